@@ -1,0 +1,177 @@
+"""Answering a question from the index: retrieval, verbatim quotes and numbered citations.
+
+The default answer is extractive: the sentences that answer the question, quoted exactly as
+they stand in the article. An optional LLM (bot.llm) may write the answer text instead; the
+quotes shown under it are still the verbatim spans chosen here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+from index.text import guess_language
+
+from .retrieval import Library, Passage, query_vector, retrieve
+
+log = logging.getLogger(__name__)
+
+NOT_IN_ARTICLES = "The indexed articles don't say."
+# A question in the user's language is preferred to a better-scored quote in another language
+# when the two scores are within this margin (the seed article quotes the same statement in
+# Spanish and in its English original).
+SAME_LANGUAGE_MARGIN = 0.03
+# A second sentence is quoted when it scores within this margin of the best one.
+SECOND_QUOTE_MARGIN = 0.04
+# How much the passage's own rank counts when choosing sentences across passages.
+PASSAGE_WEIGHT = 1.0
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty, too long, not text)."""
+
+
+@dataclass
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    source: str
+    published: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"
+    note: str = ""
+    generation: str = ""
+    passages: list[Passage] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "mode": self.mode,
+            "note": self.note,
+            "generation": self.generation,
+        }
+
+
+def clean_question(text: str, *, max_chars: int) -> str:
+    """The question with whitespace normalised, or QuestionError saying what is wrong."""
+    if not isinstance(text, str):
+        raise QuestionError("Ask a question in text.")
+    cleaned = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
+    cleaned = " ".join(cleaned.split())
+    if not any(ch.isalnum() for ch in cleaned):
+        raise QuestionError("Ask a question, for example: What did the US demand?")
+    if len(cleaned) > max_chars:
+        raise QuestionError(f"That question is {len(cleaned)} characters long; keep it under {max_chars}.")
+    return cleaned
+
+
+class Answerer:
+    """Answers questions from a Library; optionally lets an LLM write the answer text."""
+
+    def __init__(self, library: Library, *, abstain_threshold: float, max_question_chars: int = 500,
+                 llm=None) -> None:
+        self.library = library
+        self.abstain_threshold = abstain_threshold
+        self.max_question_chars = max_question_chars
+        self.llm = llm
+
+    def ask(self, question: str, *, context: list[str] | None = None, use_llm: bool = True,
+            k: int = 3) -> Answer:
+        question = clean_question(question, max_chars=self.max_question_chars)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        view = self.library.view()
+        qvec = query_vector(self.library.embedder, question, context)
+        t1 = time.perf_counter()
+        timings["embed"] = (t1 - t0) * 1000
+        passages = retrieve(view, qvec, question, k=k, context=context)
+        t2 = time.perf_counter()
+        timings["retrieve"] = (t2 - t1) * 1000
+        answer = extractive_answer(question, passages[:3], view.articles, threshold=self.abstain_threshold)
+        answer.generation = view.generation
+        answer.passages = passages
+        timings["select"] = (time.perf_counter() - t2) * 1000
+        if self.llm is not None and use_llm and not answer.abstained:
+            t3 = time.perf_counter()
+            answer = self.llm.improve(answer, passages[:3], view.articles)
+            timings["llm"] = (time.perf_counter() - t3) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        answer.timings_ms = timings
+        return answer
+
+
+def support(passages: list[Passage]) -> float:
+    """How well the best passage matches the question (the abstention signal)."""
+    return passages[0].dense if passages else 0.0
+
+
+def choose_quotes(question: str, passages: list[Passage]) -> list[tuple[Passage, tuple[int, int], float]]:
+    """The best one or two sentences across the passages, as (passage, span, score)."""
+    if not passages:
+        return []
+    top = passages[0].score
+    scored = []
+    for p in passages:
+        for span, sim in p.sentence_scores.items():
+            scored.append((sim + PASSAGE_WEIGHT * (p.score - top), p, span))
+    scored.sort(key=lambda x: -x[0])
+    best_score, best_p, best_span = scored[0]
+    q_lang = guess_language(question)
+    if q_lang != "und" and best_p.chunk.language != q_lang:
+        for score, p, span in scored[1:]:
+            if best_score - score > SAME_LANGUAGE_MARGIN:
+                break
+            if guess_language(p.chunk.sentence_text(*span)) == q_lang:
+                best_score, best_p, best_span = score, p, span
+                break
+    picked = [(best_p, best_span, best_score)]
+    for score, p, span in scored:
+        if (p, span) == (best_p, best_span) or best_score - score > SECOND_QUOTE_MARGIN:
+            continue
+        if p.chunk.article_id == best_p.chunk.article_id and _overlaps(span, best_span):
+            continue
+        picked.append((p, span, score))
+        break
+    # keep reading order when both quotes come from one article
+    if len(picked) == 2 and picked[0][0].chunk.article_id == picked[1][0].chunk.article_id:
+        picked.sort(key=lambda x: x[1][0])
+    return picked
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def extractive_answer(question: str, passages: list[Passage], articles: dict[str, dict], *,
+                      threshold: float) -> Answer:
+    if not passages or support(passages) < threshold:
+        return Answer(question=question, answer=NOT_IN_ARTICLES, abstained=True)
+    citations = []
+    numbers: dict[str, int] = {}  # one number per article, in order of first quote
+    for p, (s, e), score in choose_quotes(question, passages):
+        meta = articles.get(p.chunk.article_id, {})
+        n = numbers.setdefault(p.chunk.article_id, len(numbers) + 1)
+        citations.append(Citation(
+            n=n, article_id=p.chunk.article_id, title=meta.get("title", ""), source=meta.get("source", ""),
+            published=meta.get("published", ""), quote=p.chunk.sentence_text(s, e), start=s, end=e,
+            score=round(float(score), 4)))
+    text = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
+    return Answer(question=question, answer=text, abstained=False, citations=citations)

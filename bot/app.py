@@ -1,0 +1,44 @@
+"""The one place that wires Cita's pieces together from the settings."""
+
+from __future__ import annotations
+
+import logging
+
+from index.build import BuildConfig, Builder
+from index.embedding import Embedder, load_embedder
+from index.store import Store, open_store
+
+from .answering import Answerer
+from .retrieval import Library
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_store(settings: Settings) -> Store:
+    return open_store(settings.data_dir, settings.chroma_url)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return load_embedder(settings.embed_model)
+
+
+def make_builder(settings: Settings, embedder: Embedder | None = None, *, progress: bool = False,
+                 store: Store | None = None) -> Builder:
+    config = BuildConfig(chunk_tokens=settings.chunk_tokens, chunk_overlap_tokens=settings.chunk_overlap_tokens,
+                         max_bytes=int(settings.max_file_mb * 1_000_000))
+    return Builder(store or make_store(settings), embedder or make_embedder(settings), config, progress=progress)
+
+
+def make_llm(settings: Settings):
+    if not settings.llm_enabled:
+        return None
+    from .llm import LLMAnswerer
+
+    return LLMAnswerer.from_settings(settings)
+
+
+def make_answerer(settings: Settings, embedder: Embedder | None = None, *, store: Store | None = None) -> Answerer:
+    library = Library(store or make_store(settings), embedder or make_embedder(settings))
+    return Answerer(library, abstain_threshold=settings.abstain_threshold,
+                    max_question_chars=settings.max_question_chars, llm=make_llm(settings))

@@ -1,0 +1,264 @@
+"""The `cita` command: build and inspect the index, ask from the terminal, run the bot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .settings import CHECKOUT, Settings, SettingsError, load_settings
+
+log = logging.getLogger("cita")
+
+EXAMPLES = """\
+examples:
+  cita index rebuild                 build the index from the articles folder (CITA_ARTICLES_DIR)
+  cita index add https://example.com/news/story.html
+  cita index status --json
+  cita ask "What did the US demand?"
+  echo "¿Qué pidió Estados Unidos?" | cita ask --json
+  cita eval xquad --limit 200
+  cita bot                           run the Discord bot (DISCORD_TOKEN in .env)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cita", description="Answer questions about news articles by quoting them.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    index = sub.add_parser("index", help="build, change and inspect the article index")
+    isub = index.add_subparsers(dest="index_command", metavar="ACTION")
+    isub.required = True
+    rebuild = isub.add_parser("rebuild", help="replace the index with the articles under PATHs "
+                              "(default: the articles folder); unchanged text is never embedded twice")
+    rebuild.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    rebuild.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add = isub.add_parser("add", help="add articles from files, folders or web pages (URLs)")
+    add.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
+    add.add_argument("--json", action="store_true", help="print the summary as JSON")
+    remove = isub.add_parser("remove", help="remove articles by id, source (path or URL) or title")
+    remove.add_argument("articles", nargs="+", metavar="ARTICLE")
+    remove.add_argument("--json", action="store_true", help="print the summary as JSON")
+    status = isub.add_parser("status", help="what is indexed, with which model, since when")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.add_argument("--articles", action="store_true", help="list the articles too")
+
+    ask = sub.add_parser("ask", help="answer a question with quotes and sources")
+    ask.add_argument("question", nargs="?", help="the question; with --json and no question, "
+                     "one question per line is read from standard input")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--no-llm", action="store_true", help="extractive answer even if an LLM is configured")
+
+    ev = sub.add_parser("eval", help="measure answer quality on a benchmark")
+    esub = ev.add_subparsers(dest="benchmark", metavar="BENCHMARK")
+    esub.required = True
+    xq = esub.add_parser("xquad", help="XQuAD: index the paragraphs of one language, ask in another")
+    xq.add_argument("--dir", type=Path, default=CHECKOUT.parent / "shared" / "eval" / "xquad",
+                    help="folder with xquad.LANG.json (default: ../shared/eval/xquad)")
+    xq.add_argument("--paragraphs", default="es", metavar="LANG", help="language of the indexed paragraphs (es)")
+    xq.add_argument("--questions", default="en", metavar="LANG", help="language of the questions (en)")
+    xq.add_argument("--limit", type=int, default=None, metavar="N", help="ask only the first N questions")
+    xq.add_argument("--json", action="store_true", help="print one JSON object")
+
+    botp = sub.add_parser("bot", help="run the Discord bot")
+    botp.add_argument("--invite-url", action="store_true",
+                      help="print the URL that invites the bot with the permissions it needs, and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        print(f"cita: {e}", file=sys.stderr)
+        return 2
+    setup_logging(settings, verbose=args.verbose)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        if args.command == "index":
+            return cmd_index(args, settings)
+        if args.command == "ask":
+            return cmd_ask(args, settings)
+        if args.command == "eval":
+            return cmd_eval(args, settings)
+        if args.command == "bot":
+            from .discord_bot import run_bot
+
+            return run_bot(settings, invite_url=args.invite_url)
+    except KeyboardInterrupt:
+        print("cita: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the edge: domain errors become one line, the rest is logged
+        message = user_message(e)
+        if message is None:
+            log.exception("unexpected error")
+            message = f"unexpected error ({e.__class__.__name__}); details in {settings.data_dir / 'cita.log'}"
+        print(f"cita: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def user_message(error: Exception) -> str | None:
+    """The short message for a domain error, or None for an unexpected one."""
+    from index.build import NothingIndexed
+    from index.embedding import EmbeddingModelError
+    from index.store import StoreError
+
+    from .answering import QuestionError
+
+    if isinstance(error, (StoreError, QuestionError, NothingIndexed, EmbeddingModelError, SettingsError)):
+        return str(error)
+    return None
+
+
+def setup_logging(settings: Settings, *, verbose: bool) -> None:
+    """Warnings to stderr, everything (with tracebacks) to data_dir/cita.log."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO))
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(console)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(settings.data_dir / "cita.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    except OSError:
+        pass
+    for noisy in ("chromadb", "httpx", "httpcore", "urllib3", "discord.gateway", "trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# -- index ------------------------------------------------------------------------------------
+
+def cmd_index(args, settings: Settings) -> int:
+    from .app import make_builder, make_store
+
+    if args.index_command == "status":
+        return index_status(make_store(settings), as_json=args.json, list_articles=args.articles)
+    builder = make_builder(settings, progress=sys.stderr.isatty() and not getattr(args, "json", False))
+    try:
+        if args.index_command == "rebuild":
+            summary = builder.rebuild(args.paths or [settings.articles_dir])
+            unknown: list[str] = []
+        elif args.index_command == "add":
+            summary = builder.add(args.sources)
+            unknown = []
+        else:
+            summary, unknown = builder.remove(args.articles)
+    finally:
+        builder.close()
+    for name in unknown:
+        print(f"not in the index: {name}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        for s in summary.skipped:
+            print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
+        print(summary.line())
+    return 1 if unknown and args.index_command == "remove" and summary.unchanged else 0
+
+
+def index_status(store, *, as_json: bool, list_articles: bool) -> int:
+    from index.store import IndexMissing
+
+    try:
+        generation, manifest = store.current()
+    except IndexMissing:
+        if as_json:
+            print(json.dumps({"articles": 0, "chunks": 0, "embed_model": None, "generation": None,
+                              "built_at": None, "store": store.description}))
+        else:
+            print(f"No index yet in the {store.description}. Build it with: cita index rebuild")
+        return 1
+    info = {
+        "articles": len(manifest["articles"]),
+        "chunks": manifest["chunks"],
+        "sentences": manifest.get("sentences", 0),
+        "embed_model": manifest["embed_model"],
+        "generation": generation,
+        "built_at": manifest["built_at"],
+        "store": store.description,
+        "languages": _count(a["language"] for a in manifest["articles"]),
+    }
+    if as_json:
+        if list_articles:
+            info["article_list"] = manifest["articles"]
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    print(f"{info['articles']} articles, {info['chunks']} chunks, {info['sentences']} sentences")
+    print(f"model: {info['embed_model']}; generation {generation}, built {info['built_at']}")
+    print(f"store: {store.description}")
+    if list_articles:
+        for a in manifest["articles"]:
+            print(f"  {a['id']}  {a['title'][:70]}  ({a['published'] or 'no date'}; {a['source']})")
+    return 0
+
+
+def _count(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+# -- ask --------------------------------------------------------------------------------------
+
+def cmd_ask(args, settings: Settings) -> int:
+    from .answering import QuestionError
+    from .app import make_answerer
+    from .render import render_terminal
+
+    if args.question is None and not args.json:
+        print("cita: give a question, or use --json to read questions from standard input", file=sys.stderr)
+        return 2
+    answerer = make_answerer(settings)
+    if args.question is not None:
+        answer = answerer.ask(args.question, use_llm=not args.no_llm)
+        print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else render_terminal(answer))
+        return 0
+    failures = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            out = answerer.ask(line, use_llm=not args.no_llm).as_dict()
+        except QuestionError as e:
+            out = {"question": line.strip()[:200], "error": str(e)}
+            failures += 1
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
+
+
+# -- eval -------------------------------------------------------------------------------------
+
+def cmd_eval(args, settings: Settings) -> int:
+    from .evaluation import run_xquad
+
+    if not (args.dir / f"xquad.{args.paragraphs}.json").exists():
+        print(f"cita: no xquad.{args.paragraphs}.json in {args.dir}", file=sys.stderr)
+        return 2
+    result = run_xquad(settings, directory=args.dir, paragraphs=args.paragraphs, questions=args.questions,
+                       limit=args.limit, progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"XQuAD: {args.paragraphs} paragraphs, {args.questions} questions ({result['questions']})")
+    for key in ("recall_at_1", "recall_at_5", "mrr", "answer_contains", "abstained", "non_verbatim",
+                "p50_ms", "p95_ms"):
+        print(f"  {key}: {result[key]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Loading articles from files, folders and web pages.
+
+Every loader returns `Article`s and `Skipped` records; bad input is never an exception that
+stops a run: each file that cannot be used becomes one `Skipped` with a short reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .text import guess_language
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+MAX_FETCH_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    text: str
+    source: str
+    published: str = ""  # ISO date when known
+    author: str = ""
+    language: str = "und"
+    content_hash: str = ""
+
+    def meta(self) -> dict:
+        """Everything but the text, for manifests and citations."""
+        d = asdict(self)
+        d.pop("text")
+        return d
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+def make_article(*, key: str, title: str, text: str, source: str, published: str = "",
+                 author: str = "") -> Article:
+    """An article whose id is stable for `key` (its path or URL) and whose hash follows its content."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    title = " ".join(title.split()) or _first_line(text) or Path(source).stem
+    digest = hashlib.sha256(f"{title}\n{published}\n{text}".encode()).hexdigest()[:16]
+    return Article(
+        id=hashlib.sha256(key.encode()).hexdigest()[:16],
+        title=title[:300],
+        text=text,
+        source=source,
+        published=published or "",
+        author=author or "",
+        language=guess_language(text),
+        content_hash=digest,
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line
+    return ""
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return control > len(head) * 0.1
+
+
+def _decode(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def has_text(text: str) -> bool:
+    return sum(ch.isalnum() for ch in text) >= 20
+
+
+# -- one file -------------------------------------------------------------------------------
+
+def load_file(path: Path, *, max_bytes: int, key: str | None = None,
+              shown: str | None = None) -> tuple[list[Article], list[Skipped]]:
+    """Articles from one file (a .jsonl file may hold many)."""
+    source = shown or str(path)
+    key = key or source
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        return [], [Skipped(source, f"unsupported file type {suffix or '(none)'!r}")]
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return [], [Skipped(source, f"over the size limit ({size / 1e6:.1f} MB > {max_bytes / 1e6:g} MB)")]
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        return [], [Skipped(source, f"unreadable ({e.strerror or e.__class__.__name__})")]
+    if len(data) > max_bytes:
+        return [], [Skipped(source, f"over the size limit (> {max_bytes / 1e6:g} MB)")]
+    if not data.strip():
+        return [], [Skipped(source, "empty file")]
+    if _looks_binary(data):
+        return [], [Skipped(source, "binary file, not text")]
+    text = _decode(data)
+    if text is None:
+        return [], [Skipped(source, "not valid UTF-8 text")]
+    if suffix == ".jsonl":
+        return parse_jsonl(text, source=source)
+    if suffix in {".html", ".htm"}:
+        return parse_html(text, source=source, key=key)
+    if not has_text(text):
+        return [], [Skipped(source, "no article text")]
+    title = _first_line(text)
+    return [make_article(key=key, title=title, text=text, source=source)], []
+
+
+def parse_html(html: str, *, source: str, key: str | None = None) -> tuple[list[Article], list[Skipped]]:
+    """The main text and metadata of a web page, extracted by trafilatura."""
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(html, url=source if source.startswith("http") else None,
+                                          with_metadata=True, include_comments=False,
+                                          include_tables=False, favor_precision=True)
+    except Exception as e:  # trafilatura raises many kinds on hostile markup
+        return [], [Skipped(source, f"HTML could not be parsed ({e.__class__.__name__})")]
+    if doc is None:
+        return [], [Skipped(source, "no article text found in the page")]
+    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = (data.get("text") or "").strip()
+    if not has_text(text):
+        return [], [Skipped(source, "no article text found in the page")]
+    url = data.get("url") or ""
+    shown = url if url.startswith("http") else source
+    article = make_article(key=key or shown, title=data.get("title") or "", text=text, source=shown,
+                           published=data.get("date") or "", author=data.get("author") or "")
+    return [article], []
+
+
+def parse_jsonl(text: str, *, source: str) -> tuple[list[Article], list[Skipped]]:
+    """One article per line: {"title", "text", optional "url", "published", "source"}."""
+    articles, skipped = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            skipped.append(Skipped(where, "not valid JSON"))
+            continue
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not has_text(rec["text"]):
+            skipped.append(Skipped(where, "record has no 'text'"))
+            continue
+        fields = {k: rec.get(k) for k in ("title", "url", "published", "source", "author")}
+        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+            skipped.append(Skipped(where, "title, url, published, source and author must be strings"))
+            continue
+        shown = fields["url"] or fields["source"] or where
+        key = fields["url"] or f"{source}#{fields['title'] or n}"
+        articles.append(make_article(key=key, title=fields["title"] or "", text=rec["text"], source=shown,
+                                     published=fields["published"] or "", author=fields["author"] or ""))
+    if not articles and not skipped:
+        skipped.append(Skipped(source, "empty file"))
+    return articles, skipped
+
+
+# -- folders and URLs -----------------------------------------------------------------------
+
+def iter_files(root: Path) -> tuple[list[Path], list[Skipped]]:
+    """Files under root, sorted, without following symlinked folders (no loops)."""
+    if root.is_file():
+        return [root], []
+    if not root.exists():
+        return [], [Skipped(str(root), "no such file or folder")]
+    files, skipped = [], []
+
+    def onerror(e: OSError) -> None:
+        skipped.append(Skipped(str(e.filename), f"unreadable folder ({e.strerror})"))
+
+    for folder, dirs, names in os.walk(root, onerror=onerror, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            files.append(Path(folder) / name)
+    return files, skipped
+
+
+def load_paths(paths: list[Path], *, max_bytes: int) -> tuple[list[Article], list[Skipped]]:
+    """Articles from files and folders; ids are keyed on the path relative to its folder."""
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    for root in paths:
+        files, bad = iter_files(root)
+        skipped += bad
+        for path in files:
+            # ids and shown sources are relative to the folder given ("seeds/000_story.txt"),
+            # so they do not change when the checkout moves
+            shown = Path(root.name) / path.relative_to(root) if root.is_dir() else Path(path.name)
+            got, bad = load_file(path, max_bytes=max_bytes, key=str(shown), shown=str(shown))
+            articles += got
+            skipped += bad
+    return dedupe(articles, skipped)
+
+
+def dedupe(articles: list[Article], skipped: list[Skipped]) -> tuple[list[Article], list[Skipped]]:
+    """Keep the first article per id and per content (syndicated copies are one article)."""
+    seen_ids, seen_text, out = set(), set(), []
+    for a in articles:
+        text_key = hashlib.sha256(a.text.encode()).hexdigest()
+        if a.id in seen_ids or text_key in seen_text:
+            skipped.append(Skipped(a.source, "duplicate of an article already loaded"))
+            continue
+        seen_ids.add(a.id)
+        seen_text.add(text_key)
+        out.append(a)
+    return out, skipped
+
+
+def fetch_url(url: str, *, max_bytes: int, timeout: float = MAX_FETCH_SECONDS) -> tuple[list[Article], list[Skipped]]:
+    """Download a web page and extract its article."""
+    if not url.startswith(("http://", "https://")):
+        return [], [Skipped(url, "not an http(s) URL")]
+    request = urllib.request.Request(url, headers={"User-Agent": "Cita/0.1 (+news quoting bot)"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            data = resp.read(max_bytes + 1)
+            charset = resp.headers.get_content_charset() or "utf-8"
+            final_url = resp.geturl()
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or getattr(e, "code", None) or e.__class__.__name__
+        return [], [Skipped(url, f"could not fetch ({reason})")]
+    if len(data) > max_bytes:
+        return [], [Skipped(url, f"page over the size limit (> {max_bytes / 1e6:g} MB)")]
+    try:
+        html = data.decode(charset, errors="replace")
+    except LookupError:
+        html = data.decode("utf-8", errors="replace")
+    articles, skipped = parse_html(html, source=final_url, key=url)
+    return articles, skipped

