@@ -1,0 +1,56 @@
+"""Shared fixtures: the real bundled model, and the seed index built once per session."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The bundled multilingual-e5-small (one engine handle per test session)."""
+    from index.embedding import load_embedder
+
+    return load_embedder("multilingual-e5-small")
+
+
+def make_settings(data_dir: Path, **overrides):
+    """Settings for a test: everything default but the data dir (no .env, no environment)."""
+    from bot.settings import load_settings
+
+    return replace(load_settings(env={"CITA_DATA_DIR": str(data_dir)}), **overrides)
+
+
+@pytest.fixture
+def settings_for():
+    return make_settings
+
+
+@pytest.fixture(scope="session")
+def seed_data_dir(tmp_path_factory, e5) -> Path:
+    """A data dir holding an index of the seed articles (built once; treat it as read-only)."""
+    from bot.app import make_builder
+
+    data_dir = tmp_path_factory.mktemp("seed-index")
+    builder = make_builder(make_settings(data_dir), e5)
+    builder.rebuild([SEEDS])
+    builder.close()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def seed_answerer(seed_data_dir, e5):
+    """An Answerer over the seed index, extractive (no LLM)."""
+    from bot.app import make_answerer
+
+    return make_answerer(make_settings(seed_data_dir), e5)
