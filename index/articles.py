@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -100,7 +101,10 @@ def load_file(path: Path, *, max_bytes: int, key: str | None = None,
     if suffix not in SUPPORTED:
         return [], [Skipped(source, f"unsupported file type {suffix or '(none)'!r}")]
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            return [], [Skipped(source, "not a regular file")]
+        size = info.st_size
         if size > max_bytes:
             return [], [Skipped(source, f"over the size limit ({size / 1e6:.1f} MB > {max_bytes / 1e6:g} MB)")]
         with path.open("rb") as f:
@@ -139,7 +143,9 @@ def parse_html(html: str, *, source: str, key: str | None = None) -> tuple[list[
     if doc is None:
         return [], [Skipped(source, "no article text found in the page")]
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = (data.get("text") or "").strip()
+    # trafilatura puts one paragraph per line: keep paragraphs apart with a blank line, so a
+    # headline without a full stop is not glued to the first sentence of the body
+    text = "\n\n".join(line.strip() for line in (data.get("text") or "").splitlines() if line.strip())
     if not has_text(text):
         return [], [Skipped(source, "no article text found in the page")]
     url = data.get("url") or ""
@@ -203,14 +209,22 @@ def load_paths(paths: list[Path], *, max_bytes: int) -> tuple[list[Article], lis
     """Articles from files and folders; ids are keyed on the path relative to its folder."""
     articles: list[Article] = []
     skipped: list[Skipped] = []
+    keys: dict[str, Path] = {}
     for root in paths:
         files, bad = iter_files(root)
         skipped += bad
         for path in files:
-            # ids and shown sources are relative to the folder given ("seeds/000_story.txt"),
-            # so they do not change when the checkout moves
-            shown = Path(root.name) / path.relative_to(root) if root.is_dir() else Path(path.name)
-            got, bad = load_file(path, max_bytes=max_bytes, key=str(shown), shown=str(shown))
+            if root.is_dir():
+                # ids and shown sources are relative to the folder given ("seeds/000_story.txt"),
+                # so they do not change when the checkout moves
+                shown = key = str(Path(root.name) / path.relative_to(root))
+            else:
+                # a file named on its own: keyed on its full path, so two "story.txt" from two
+                # folders are two articles (and adding one never replaces the other)
+                shown, key = path.name, str(path.resolve())
+            if keys.setdefault(key, path) != path:  # two folders with the same name
+                shown = key = str(path.resolve())
+            got, bad = load_file(path, max_bytes=max_bytes, key=key, shown=shown)
             articles += got
             skipped += bad
     return dedupe(articles, skipped)
