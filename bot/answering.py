@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from index.text import guess_language
 
-from .retrieval import Library, Passage, query_vector, retrieve
+from .retrieval import Library, Passage, background_similarity, query_vector, retrieve
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,39 @@ NOT_IN_ARTICLES = "The indexed articles don't say."
 # when the two scores are within this margin (the seed article quotes the same statement in
 # Spanish and in its English original).
 SAME_LANGUAGE_MARGIN = 0.03
+# ... and when the two say the same thing: cosine of the two sentences' vectors (e5 puts a
+# translation pair at ~0.89-0.93, different statements of one article at ~0.75-0.86).
+SAME_CONTENT = 0.88
 # A second sentence is quoted when it scores within this margin of the best one.
 SECOND_QUOTE_MARGIN = 0.04
 # How much the passage's own rank counts when choosing sentences across passages.
 PASSAGE_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to say "the articles don't say". `cross`/`same`: the least dense score of the best
+    passage (chunk cosine + 0.7 x best sentence cosine) when question and passage are in other
+    languages / the same language; `background`: how much the best sentence must beat the best
+    background sentence (index/background.txt)."""
+
+    cross: float
+    same: float
+    background: float = 0.0
+
+
+# Calibrated on XQuAD with the bundled e5 (README, "Answer quality"): each threshold keeps
+# about 1.5% of answerable questions below it, and abstains on about half of the questions
+# whose article was removed from the index (hard negatives: same style, other topic).
+CALIBRATED = {"multilingual-e5-small": Thresholds(cross=1.323, same=1.416, background=0.0)}
+UNCALIBRATED = Thresholds(cross=float("-inf"), same=float("-inf"), background=0.0)
+
+
+def thresholds_for(model: str, override: float | None = None) -> Thresholds:
+    base = CALIBRATED.get(model, UNCALIBRATED)
+    if override is None:
+        return base
+    return Thresholds(cross=override, same=override, background=base.background)
 
 
 class QuestionError(ValueError):
@@ -86,10 +115,10 @@ def clean_question(text: str, *, max_chars: int) -> str:
 class Answerer:
     """Answers questions from a Library; optionally lets an LLM write the answer text."""
 
-    def __init__(self, library: Library, *, abstain_threshold: float, max_question_chars: int = 500,
-                 llm=None) -> None:
+    def __init__(self, library: Library, *, abstain_threshold: float | None = None,
+                 max_question_chars: int = 500, llm=None) -> None:
         self.library = library
-        self.abstain_threshold = abstain_threshold
+        self.thresholds = thresholds_for(library.embedder.name, abstain_threshold)
         self.max_question_chars = max_question_chars
         self.llm = llm
 
@@ -105,7 +134,9 @@ class Answerer:
         passages = retrieve(view, qvec, question, k=k, context=context)
         t2 = time.perf_counter()
         timings["retrieve"] = (t2 - t1) * 1000
-        answer = extractive_answer(question, passages[:3], view.articles, threshold=self.abstain_threshold)
+        background = background_similarity(view, qvec)
+        answer = extractive_answer(question, passages[:3], view.articles, thresholds=self.thresholds,
+                                   background=background)
         answer.generation = view.generation
         answer.passages = passages
         timings["select"] = (time.perf_counter() - t2) * 1000
@@ -118,9 +149,16 @@ class Answerer:
         return answer
 
 
-def support(passages: list[Passage]) -> float:
-    """How well the best passage matches the question (the abstention signal)."""
-    return passages[0].dense if passages else 0.0
+def supported(question: str, passages: list[Passage], thresholds: Thresholds, background: float) -> bool:
+    """Whether the best passage answers the question well enough to quote it."""
+    if not passages:
+        return False
+    best = passages[0]
+    q_lang = guess_language(question)
+    same = q_lang != "und" and q_lang == best.chunk.language
+    floor = thresholds.same if same else thresholds.cross
+    best_sentence = max(p.best_sentence for p in passages)
+    return best.dense >= floor and best_sentence - background >= thresholds.background
 
 
 def choose_quotes(question: str, passages: list[Passage]) -> list[tuple[Passage, tuple[int, int], float]]:
@@ -139,7 +177,7 @@ def choose_quotes(question: str, passages: list[Passage]) -> list[tuple[Passage,
         for score, p, span in scored[1:]:
             if best_score - score > SAME_LANGUAGE_MARGIN:
                 break
-            if guess_language(p.chunk.sentence_text(*span)) == q_lang:
+            if guess_language(p.chunk.sentence_text(*span)) == q_lang and _same_content(best_p, best_span, p, span):
                 best_score, best_p, best_span = score, p, span
                 break
     picked = [(best_p, best_span, best_score)]
@@ -150,10 +188,12 @@ def choose_quotes(question: str, passages: list[Passage]) -> list[tuple[Passage,
             continue
         picked.append((p, span, score))
         break
-    # keep reading order when both quotes come from one article
-    if len(picked) == 2 and picked[0][0].chunk.article_id == picked[1][0].chunk.article_id:
-        picked.sort(key=lambda x: x[1][0])
     return picked
+
+
+def _same_content(p1: Passage, span1: tuple[int, int], p2: Passage, span2: tuple[int, int]) -> bool:
+    v1, v2 = p1.sentence_vectors.get(span1), p2.sentence_vectors.get(span2)
+    return v1 is not None and v2 is not None and float(v1 @ v2) >= SAME_CONTENT
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -161,8 +201,8 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def extractive_answer(question: str, passages: list[Passage], articles: dict[str, dict], *,
-                      threshold: float) -> Answer:
-    if not passages or support(passages) < threshold:
+                      thresholds: Thresholds, background: float = 0.0) -> Answer:
+    if not supported(question, passages, thresholds, background):
         return Answer(question=question, answer=NOT_IN_ARTICLES, abstained=True)
     citations = []
     numbers: dict[str, int] = {}  # one number per article, in order of first quote

@@ -76,7 +76,9 @@ class Passage:
     score: float
     dense: float
     lexical: float
+    best_sentence: float = 0.0
     sentence_scores: dict[tuple[int, int], float] = field(default_factory=dict)
+    sentence_vectors: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
 
 class IndexView:
@@ -86,7 +88,7 @@ class IndexView:
         self.generation = generation
         self.manifest = store.manifest(generation)
         self.articles = {a["id"]: a for a in self.manifest["articles"]}
-        self.chunks_col, self.sentences_col = store.open(generation)
+        self.chunks_col, self.sentences_col, self.background_col = store.open(generation)
         got = self.chunks_col.get(include=["documents", "metadatas"])
         self.rows: list[ChunkRow] = []
         for cid, doc, md in zip(got["ids"], got["documents"], got["metadatas"]):
@@ -215,19 +217,28 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
         dense = chunk_sim.get(row, floor_chunk) + SENTENCE_WEIGHT * best_sent.get(row, floor_sent)
         weight = LEXICAL_WEIGHT_SAME if q_lang != "und" and q_lang == chunk.language else LEXICAL_WEIGHT_CROSS
         score = dense + weight * float(lex_norm[row])
-        passages.append(Passage(chunk, score, dense, float(lex_norm[row])))
+        passages.append(Passage(chunk, score, dense, float(lex_norm[row]),
+                                best_sentence=best_sent.get(row, floor_sent)))
     passages.sort(key=lambda p: -p.score)
     chosen = diversify(passages, k)
 
-    # sentence scores for the chosen passages (fetch the vectors the query did not return)
-    wanted = [f"{p.chunk.article_id}:{s}:{e}" for p in chosen for s, e in p.chunk.sentences]
-    missing = [sid for sid in wanted if sid not in sent_sim]
-    for sid, vec in view.sentence_vectors(missing).items():
-        sent_sim[sid] = float(vec @ qvec)
+    # exact sentence scores (and vectors, for comparing quotes) for the chosen passages
+    wanted = list(dict.fromkeys(f"{p.chunk.article_id}:{s}:{e}" for p in chosen for s, e in p.chunk.sentences))
+    vectors = view.sentence_vectors(wanted)
     for p in chosen:
-        p.sentence_scores = {(s, e): sent_sim.get(f"{p.chunk.article_id}:{s}:{e}", floor_sent)
-                             for s, e in p.chunk.sentences}
+        for s, e in p.chunk.sentences:
+            vec = vectors.get(f"{p.chunk.article_id}:{s}:{e}")
+            if vec is not None:
+                p.sentence_vectors[(s, e)] = vec
+                p.sentence_scores[(s, e)] = float(vec @ qvec)
     return chosen
+
+
+def background_similarity(view: IndexView, qvec: np.ndarray) -> float:
+    """How well the question matches everyday text the articles are not about (the null model
+    for "not in the articles")."""
+    got = view.background_col.query(query_embeddings=[qvec.tolist()], n_results=1, include=["distances"])
+    return 1.0 - got["distances"][0][0] if got["distances"] and got["distances"][0] else 0.0
 
 
 def _shingles(text: str) -> set[str]:

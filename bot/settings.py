@@ -52,7 +52,7 @@ class Settings:
     chunk_tokens: int = 256
     chunk_overlap_tokens: int = 48
     max_file_mb: float = 5.0
-    abstain_threshold: float = 0.80
+    abstain_threshold: float | None = None  # None: calibrated for the model
     # Discord
     discord_token: str = field(default="", repr=False)
     channels: frozenset[int] = frozenset()
@@ -93,7 +93,6 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
     def get(key: str, default: str = "") -> str:
         return env.get(key, default).strip()
 
-    defaults = Settings()
     kw: dict = {}
     paths = {"CITA_DATA_DIR": "data_dir", "CITA_ARTICLES_DIR": "articles_dir", "CITA_PROMPTS_DIR": "prompts_dir"}
     for key, attr in paths.items():
@@ -142,5 +141,4 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
         raise SettingsError("CITA_CHUNK_OVERLAP_TOKENS must be smaller than CITA_CHUNK_TOKENS")
     if settings.chroma_url and not settings.chroma_url.startswith(("http://", "https://")):
         raise SettingsError(f"CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
-    del defaults
     return settings

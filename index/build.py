@@ -24,7 +24,7 @@ from .store import Store, new_generation_id
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the stored layout changes; older generations then need a rebuild
+FORMAT = 3  # bump when the stored layout changes; older generations then need a rebuild
 EMBED_BATCH = 32
 
 
@@ -150,7 +150,8 @@ class Builder:
                 return summary
 
             generation = new_generation_id()
-            chunks_col, sentences_col = self.store.create(generation)
+            chunks_col, sentences_col, background_col = self.store.create(generation)
+            self._write_background(background_col, summary)
             if kept:
                 self._copy(current_id, {a["id"] for a in kept}, chunks_col, sentences_col, summary)
             self._write(articles, chunks_col, sentences_col, summary)
@@ -169,6 +170,13 @@ class Builder:
             summary.removed_generations = self.store.cleanup(keep=1)
         summary.seconds = time.perf_counter() - start
         return summary
+
+    def _write_background(self, collection, summary: BuildSummary) -> None:
+        """The background sentences (see background.txt), embedded once and cached."""
+        texts = background_sentences()
+        vectors = self._embed({_key(t): t for t in texts}, summary, count=False)
+        collection.add(ids=[f"bg{i}" for i in range(len(texts))], documents=texts,
+                       embeddings=[vectors[_key(t)] for t in texts])
 
     def _write(self, articles: list[Article], chunks_col, sentences_col, summary: BuildSummary) -> None:
         from llama_index.core.schema import TextNode
@@ -230,11 +238,12 @@ class Builder:
         summary.chunks += len(nodes)
         summary.sentences += len(ids)
 
-    def _embed(self, texts_by_key: dict[str, str], summary: BuildSummary) -> dict[str, np.ndarray]:
+    def _embed(self, texts_by_key: dict[str, str], summary: BuildSummary, *, count: bool = True) -> dict[str, np.ndarray]:
         keys = list(texts_by_key)
         found = self.cache.get_many(keys)
         missing = [k for k in keys if k not in found]
-        summary.reused += len(keys) - len(missing)
+        if count:
+            summary.reused += len(keys) - len(missing)
         for i in range(0, len(missing), EMBED_BATCH):
             part = missing[i:i + EMBED_BATCH]
             vecs = self.embedder.passages([texts_by_key[k] for k in part])
@@ -246,7 +255,7 @@ class Builder:
 
     def _copy(self, generation: str, article_ids: set[str], chunks_col, sentences_col, summary: BuildSummary) -> None:
         """Carry the chunks and sentences of kept articles over from a generation, vectors included."""
-        old_chunks, old_sentences = self.store.open(generation)
+        old_chunks, old_sentences, _ = self.store.open(generation)
         try:
             for src, dst, is_chunk in ((old_chunks, chunks_col, True), (old_sentences, sentences_col, False)):
                 got = src.get(include=["embeddings", "metadatas", "documents"])
@@ -267,6 +276,12 @@ class Builder:
 
     def close(self) -> None:
         self.cache.close()
+
+
+def background_sentences() -> list[str]:
+    path = Path(__file__).with_name("background.txt")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def _key(text: str) -> str:

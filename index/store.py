@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
 
-KINDS = ("chunks", "sentences")  # one collection of each per generation
+KINDS = ("chunks", "sentences", "background")  # one collection of each per generation
 
 
 class StoreError(RuntimeError):
