@@ -1,0 +1,121 @@
+"""Answering over the real seed index with the real bundled model: quotes, citations, abstention."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.answering import NOT_IN_ARTICLES, QuestionError, clean_question
+from bot.retrieval import ChunkRow, Passage, diversify
+from tests.conftest import SEEDS
+
+SEED_FILE = next(SEEDS.glob("*.txt"))
+SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
+
+
+def assert_verbatim(answer):
+    for c in answer.citations:
+        assert SEED_TEXT[c.start:c.end] == c.quote
+
+
+def test_english_question_quotes_the_us_demand_in_english(seed_answerer):
+    answer = seed_answerer.ask("What did the US demand?")
+    assert not answer.abstained
+    assert_verbatim(answer)
+    quotes = [c.quote for c in answer.citations]
+    # the article carries the US statement in its English original: it is preferred
+    assert quotes[0].startswith("Upcoming bilateral engagements with Mexico will require concrete, verifiable outcomes")
+    assert answer.citations[0].n == 1
+    assert answer.citations[0].title.startswith("EU pide a México resultados concretos")
+    assert answer.citations[0].source == f"seeds/{SEED_FILE.name}"
+    assert "[1]" in answer.answer
+
+
+def test_spanish_question_quotes_the_spanish_sentence(seed_answerer):
+    answer = seed_answerer.ask("¿Qué pidió Estados Unidos a México?")
+    assert not answer.abstained
+    assert_verbatim(answer)
+    assert "resultados concretos" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("When is the security meeting?", "febrero"),
+    ("Where will the security meeting take place?", "Washington"),
+    ("Who spoke on the phone?", "Marco Rubio"),
+    ("¿Cuándo será la reunión ministerial de seguridad?", "febrero"),
+])
+def test_questions_find_the_sentence_that_answers(seed_answerer, question, expected):
+    answer = seed_answerer.ask(question)
+    assert not answer.abstained
+    assert_verbatim(answer)
+    assert any(expected in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+
+
+@pytest.mark.parametrize("question", [
+    "Who won the 2022 World Cup?",
+    "¿Quién ganó el mundial de 2022?",
+    "When was the Eiffel Tower built?",
+    "What is the boiling point of mercury?",
+    "What is the weather tomorrow?",
+])
+def test_off_topic_questions_are_abstained(seed_answerer, question):
+    answer = seed_answerer.ask(question)
+    assert answer.abstained
+    assert answer.answer == NOT_IN_ARTICLES
+    assert answer.citations == []
+
+
+def test_follow_up_uses_the_earlier_turn(seed_answerer):
+    answer = seed_answerer.ask("and where will it be held?", context=["When is the security meeting?"])
+    assert not answer.abstained
+    assert any("Washington" in c.quote for c in answer.citations)
+
+
+def test_answer_json_shape(seed_answerer):
+    d = seed_answerer.ask("What did the US demand?").as_dict()
+    assert {"question", "answer", "abstained", "citations", "timings_ms"} <= set(d)
+    for c in d["citations"]:
+        assert set(c) == {"n", "article_id", "title", "source", "published", "quote", "start", "end", "score"}
+    assert d["timings_ms"]["total"] > 0
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t ", "?!", "\x00\x01\x02", "a" * 501])
+def test_bad_questions_are_refused_with_a_message(seed_answerer, bad):
+    with pytest.raises(QuestionError) as e:
+        seed_answerer.ask(bad)
+    assert len(str(e.value)) < 120
+
+
+def test_clean_question_normalises_whitespace_and_controls():
+    # zero-width and control characters are dropped, runs of whitespace become one space
+    assert clean_question("  What\u200b did\n the US\x07 demand? ", max_chars=500) == "What did the US demand?"
+
+
+def _passage(article, start, end, text, score):
+    row = ChunkRow(f"{article}:{start}", article, start, end, text, [(start, end)], "es")
+    return Passage(row, score, score, 0.0)
+
+
+def test_diversify_keeps_a_second_source_over_near_copies():
+    copy = "El gobierno anunció hoy un plan de seguridad con nuevas medidas en la frontera norte del país."
+    other = "La oposición criticó el plan y pidió más detalles sobre el presupuesto asignado."
+    ranked = [_passage("a", 0, 90, copy, 0.9), _passage("b", 0, 90, copy, 0.89),
+              _passage("c", 0, 90, copy + " ", 0.88), _passage("d", 0, 80, other, 0.5)]
+    chosen = diversify(ranked, 3)
+    assert [p.chunk.article_id for p in chosen] == ["a", "d"]
+
+
+def test_diversify_skips_overlapping_chunks_of_one_article():
+    text = "x " * 50
+    ranked = [_passage("a", 0, 100, text, 0.9), _passage("a", 20, 120, "y " * 50, 0.8),
+              _passage("a", 200, 300, "z " * 50, 0.7)]
+    assert [p.chunk.start for p in diversify(ranked, 3)] == [0, 200]
+
+
+def test_query_vector_for_a_follow_up_leans_on_the_context(e5):
+    from bot.retrieval import query_vector
+
+    plain = query_vector(e5, "and where?")
+    with_context = query_vector(e5, "and where?", ["When is the security meeting?"])
+    assert abs(float(np.linalg.norm(with_context)) - 1.0) < 1e-5
+    assert float(plain @ with_context) < 0.999
