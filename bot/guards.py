@@ -1,0 +1,156 @@
+"""Who may ask what, where and when: plain decisions the Discord layer applies.
+
+- `question_from_message`: the question in a message that mentions the bot (mentions removed),
+  or a short helpful message saying what is wrong with it.
+- `ChannelPolicy`: the channel allow-list (empty: every channel); a thread counts as its parent.
+- `Gate`: a per-user cooldown and a bounded number of answers in progress. Beyond either, the
+  user is told "busy, try again in N s" and nothing is computed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .answering import QuestionError, clean_question
+
+EMPTY_MENTION = "Ask me a question after the mention, for example: `@Cita What did the US demand?` (or use `/ask`)."
+ATTACHMENT_ONLY = "I can only read questions typed as text: write your question in the message."
+DM_DECLINED = ("I answer questions in server channels, not in direct messages: mention me there "
+               "or use `/ask` in a channel.")
+CHANNEL_NOT_ALLOWED = "I don't answer questions in this channel."
+COOLDOWN = "You're asking a bit fast: try again in {n} s."
+BUSY = "I'm busy answering other questions: try again in {n} s."
+
+_MENTION = re.compile(r"<@[!&]?(\d+)>")
+
+
+class Refused(Exception):
+    """A question that will not be answered, with the short reply that says why."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def strip_mentions(content: str, ids: Iterable[int]) -> str:
+    """`content` without the mentions of the given user or role ids (other mentions stay)."""
+    wanted = {str(i) for i in ids}
+    return _MENTION.sub(lambda m: "" if m.group(1) in wanted else m.group(0), content or "")
+
+
+def question_from_message(content: str, *, bot_ids: Iterable[int] = (), has_attachments: bool = False,
+                          max_chars: int) -> str:
+    """The cleaned question in a message addressed to the bot, or Refused with the reply."""
+    text = strip_mentions(content, bot_ids)
+    if not text.strip():
+        raise Refused(ATTACHMENT_ONLY if has_attachments else EMPTY_MENTION)
+    return validate_question(text, max_chars=max_chars)
+
+
+def validate_question(text: str, *, max_chars: int) -> str:
+    """The question as the answerer will see it, or Refused with a short helpful reply."""
+    try:
+        return clean_question(text, max_chars=max_chars)
+    except QuestionError as e:
+        raise Refused(str(e)) from None
+
+
+def looks_like_chat_between_people(content: str, *, bot_ids: Iterable[int]) -> bool:
+    """A message in a bot thread that starts by mentioning someone other than the bot is meant
+    for them, not a follow-up question for the bot."""
+    m = re.match(r"\s*<@[!&]?(\d+)>", content or "")
+    return bool(m) and int(m.group(1)) not in set(bot_ids)
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """Which channels the bot answers in: all (empty allow-list) or the listed ones. A thread is
+    allowed when it or its parent channel is listed."""
+
+    allowed: frozenset[int] = frozenset()
+
+    def permits(self, channel_id: int | None, parent_id: int | None = None) -> bool:
+        if not self.allowed:
+            return True
+        return channel_id in self.allowed or (parent_id is not None and parent_id in self.allowed)
+
+
+class Ticket:
+    """An admitted question: release it when the answer is sent (or failed)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+        self._start = gate.clock()
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._gate._finished(self._gate.clock() - self._start)
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class Gate:
+    """Per-user cooldown plus a bound on answers in progress.
+
+    A user may ask once per `cooldown_s` seconds (counted from their last admitted question);
+    at most `max_pending` answers are in progress at once. Refusals say how many seconds to
+    wait: the rest of the cooldown, or the expected time until a slot frees up (from a moving
+    average of recent answer times). A refused question does not restart the cooldown.
+    """
+
+    def __init__(self, *, cooldown_s: float, max_pending: int, workers: int = 1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cooldown_s = max(0.0, float(cooldown_s))
+        self.max_pending = max(1, int(max_pending))
+        self.workers = max(1, int(workers))
+        self.clock = clock
+        self._last: dict[int, float] = {}
+        self._pending = 0
+        self._avg_s = 2.0  # until measured
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def admit(self, user_id: int, *, exempt_cooldown: bool = False) -> Ticket:
+        """A Ticket for the user's question, or Refused("... try again in N s")."""
+        with self._lock:
+            now = self.clock()
+            last = self._last.get(user_id)
+            if not exempt_cooldown and last is not None and now - last < self.cooldown_s:
+                wait = self.cooldown_s - (now - last)
+                raise Refused(COOLDOWN.format(n=_seconds(wait)), wait)
+            if self._pending >= self.max_pending:
+                wait = self._avg_s * max(1, self._pending - self.workers + 1) / self.workers
+                raise Refused(BUSY.format(n=_seconds(wait)), wait)
+            self._pending += 1
+            if not exempt_cooldown:
+                self._last[user_id] = now
+            self._forget_old(now)
+        return Ticket(self)
+
+    def _finished(self, seconds: float) -> None:
+        with self._lock:
+            self._pending = max(0, self._pending - 1)
+            self._avg_s = 0.7 * self._avg_s + 0.3 * max(0.0, seconds)
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._last) > 10_000:
+            self._last = {u: t for u, t in self._last.items() if now - t < self.cooldown_s}
+
+
+def _seconds(wait: float) -> int:
+    return max(1, math.ceil(wait))

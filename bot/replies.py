@@ -1,0 +1,385 @@
+"""Answers as Discord messages, without Discord: plain dicts and strings within Discord's limits.
+
+An answer becomes one or more `Reply` objects (message content and embed dicts in the shape
+Discord's API takes). The quotes are shown verbatim as block quotes, each followed by its
+citation number; the numbered sources (title, date, link or file) follow. Everything respects
+Discord's limits: message content 2,000 characters, embed title 256, description 4,096, field
+value 1,024, 25 fields and 6,000 characters per embed, 10 embeds and 6,000 characters per
+message. Long answers are split between paragraphs, then between sentences, never inside a
+quote or between a sentence and its citation marker; only a single quote longer than a whole
+message is cut, at a clause or word boundary, and then every piece keeps the marker.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+FIELDS_PER_EMBED = 25
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+
+ANSWER_COLOR = 0x2B6CB0
+ABSTAIN_COLOR = 0x718096
+INFO_COLOR = 0x4A5568
+FEEDBACK_HINT = "React 👍 or 👎 to rate this answer."
+SOURCES_PER_PAGE = 10
+
+# "[1]", "[1, 2]", "[1][2]": a citation marker; never separated from the text before it.
+MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+_QUOTED = re.compile(r"“[^”]*”|«[^»]*»|\"[^\"\n]*\"")
+_SENTENCE_END = re.compile(r"[.!?…。](?:[\"'”’»)\]*_]*)$")
+_CLAUSE_END = re.compile(r"[,;:—–](?:[\"'”’»)]*)$")
+
+
+@dataclass
+class Reply:
+    """One message: content (may be empty) and embeds as Discord API dicts."""
+
+    content: str = ""
+    embeds: list[dict] = field(default_factory=list)
+
+
+# -- sizes and clipping -----------------------------------------------------------------------
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at a word boundary when one is near, with "…"."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    cut = text[:max(0, limit - 1)]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def embed_size(embed: dict) -> int:
+    """Characters Discord counts towards the 6,000 limit: title, description, field names and
+    values, footer text and author name."""
+    n = len(embed.get("title", "")) + len(embed.get("description", ""))
+    n += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", []))
+    n += len(embed.get("footer", {}).get("text", ""))
+    n += len(embed.get("author", {}).get("name", ""))
+    return n
+
+
+def reply_problems(reply: Reply) -> list[str]:
+    """Every Discord limit `reply` breaks (empty when it can be sent)."""
+    problems = []
+    if len(reply.content) > CONTENT_LIMIT:
+        problems.append(f"content {len(reply.content)} > {CONTENT_LIMIT}")
+    if len(reply.embeds) > EMBEDS_PER_MESSAGE:
+        problems.append(f"{len(reply.embeds)} embeds > {EMBEDS_PER_MESSAGE}")
+    total = 0
+    for i, e in enumerate(reply.embeds):
+        size = embed_size(e)
+        total += size
+        if len(e.get("title", "")) > TITLE_LIMIT:
+            problems.append(f"embed {i} title > {TITLE_LIMIT}")
+        if len(e.get("description", "")) > DESCRIPTION_LIMIT:
+            problems.append(f"embed {i} description {len(e['description'])} > {DESCRIPTION_LIMIT}")
+        if len(e.get("fields", [])) > FIELDS_PER_EMBED:
+            problems.append(f"embed {i} has more than {FIELDS_PER_EMBED} fields")
+        for f in e.get("fields", []):
+            if len(f.get("name", "")) > FIELD_NAME_LIMIT or not f.get("name"):
+                problems.append(f"embed {i} field name empty or > {FIELD_NAME_LIMIT}")
+            if len(f.get("value", "")) > FIELD_VALUE_LIMIT or not f.get("value"):
+                problems.append(f"embed {i} field value empty or > {FIELD_VALUE_LIMIT}")
+        if len(e.get("footer", {}).get("text", "")) > FOOTER_LIMIT:
+            problems.append(f"embed {i} footer > {FOOTER_LIMIT}")
+    if total > EMBED_TOTAL_LIMIT:
+        problems.append(f"embeds total {total} > {EMBED_TOTAL_LIMIT}")
+    if not reply.content and not reply.embeds:
+        problems.append("empty message")
+    return problems
+
+
+# -- splitting text ---------------------------------------------------------------------------
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    """Spans a split must avoid: quoted passages (“…”, «…», "…") and citation markers."""
+    spans = [m.span() for m in _QUOTED.finditer(text)]
+    spans += [m.span() for m in MARKER.finditer(text)]
+    return sorted(spans)
+
+
+def _breaks(text: str) -> list[tuple[int, int, int]]:
+    """Candidate split points as (end of the piece before, start of the piece after, rank):
+    rank 3 paragraph, 2 sentence, 1 clause, 0 word. A point inside a protected span gets
+    rank -1 (used only when nothing else fits); a point right before a citation marker is never
+    a candidate."""
+    spans = _protected(text)
+    out = []
+    for m in re.finditer(r"\s+", text):
+        before, after = m.start(), m.end()
+        if before == 0 or after == len(text):
+            continue
+        if MARKER.match(text, after):
+            continue
+        head = text[:before]
+        if "\n\n" in m.group() or "\n" in m.group() and head.endswith((":", "]")):
+            rank = 3
+        elif _SENTENCE_END.search(head) or MARKER.search(head[-12:]) and head.endswith("]"):
+            rank = 2
+        elif _CLAUSE_END.search(head):
+            rank = 1
+        else:
+            rank = 0
+        if any(s < before and after < e for s, e in spans):
+            rank = -1 if rank < 1 else -1 + rank / 10  # inside a quote: last resort, clause first
+        out.append((before, after, rank))
+    return out
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut at the best boundary available:
+    paragraph, sentence, clause, word (outside quotes and never before a marker), and only as a
+    last resort inside a quote. Joining the pieces with whitespace gives back the words of
+    `text` in order."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    text = text.strip()
+    pieces: list[str] = []
+    while len(text) > limit:
+        best = None
+        for before, after, rank in _breaks(text):
+            if before > limit:
+                break
+            # prefer a higher rank; among equal ranks, the latest; a much earlier paragraph or
+            # sentence break still beats a late word break unless it leaves a tiny piece
+            key = (rank if before >= limit * 0.5 else rank - 4, before)
+            if best is None or key > best[0]:
+                best = (key, before, after)
+        if best is None:  # one unbroken run longer than the limit
+            before = after = limit
+        else:
+            _, before, after = best
+        pieces.append(text[:before].rstrip())
+        text = text[after:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def pack_blocks(blocks: list[str], limit: int, sep: str = "\n\n") -> list[str]:
+    """Blocks joined by `sep` into as few texts of at most `limit` characters as they fit in,
+    keeping each block whole (a block longer than `limit` must have been split before)."""
+    out: list[str] = []
+    current = ""
+    for block in blocks:
+        if len(block) > limit:
+            raise ValueError("a block is longer than the limit")
+        if not current:
+            current = block
+        elif len(current) + len(sep) + len(block) <= limit:
+            current += sep + block
+        else:
+            out.append(current)
+            current = block
+    if current:
+        out.append(current)
+    return out
+
+
+# -- the parts of an answer -------------------------------------------------------------------
+
+def _quote_block(text: str, marker: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()] or [""]
+    lines[-1] = f"{lines[-1]} {marker}".strip()
+    return "\n".join("> " + ln for ln in lines)
+
+
+def quote_blocks(quote: str, n: int, limit: int) -> list[str]:
+    """A verbatim quote as block-quote text followed by its marker, in as many blocks as needed
+    to stay under `limit` (each piece of a cut quote carries the marker, so none is uncited)."""
+    marker = f"[{n}]"
+    block = _quote_block(quote, marker)
+    if len(block) <= limit:
+        return [block]
+    overhead = len(marker) + 8 + 2 * quote.count("\n")
+    pieces = split_text(quote, max(1, limit - overhead))
+    return [_quote_block(p + ("" if i == len(pieces) - 1 else " …"), marker) for i, p in enumerate(pieces)]
+
+
+def text_blocks(text: str, limit: int) -> list[str]:
+    """Free text (an LLM-written answer, a note) as paragraphs of at most `limit` characters."""
+    blocks = []
+    for para in re.split(r"\n\s*\n", text.strip()):
+        if para.strip():
+            blocks += split_text(para.strip(), limit)
+    return blocks
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([\\*_~`|>\[\]()#])", r"\\\1", text or "")
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def source_line(n: int, title: str, published: str, source: str, *, markdown: bool = True) -> str:
+    """One numbered source: title, date, and the article's link or file name. With
+    `markdown` the title is a masked link; without, the link follows in <> (no preview)."""
+    title = _escape(clip(" ".join((title or "(untitled)").split()), 180))
+    parts = [f"**[{n}]** {title}"]
+    if published:
+        parts.append(clip(published, 40))
+    if _is_url(source):
+        parsed = urlparse(source)
+        url = source if len(source) <= 400 else f"{parsed.scheme}://{parsed.netloc}/"
+        if markdown:
+            parts[0] = f"**[{n}]** [{title}]({url.replace(')', '%29').replace(' ', '%20')})"
+        else:
+            parts.append(f"<{url}>")
+    elif source:
+        name = clip(source.replace("\\", "/").rsplit("/", 1)[-1], 120).replace("`", "")
+        parts.append(f"`{name}`")
+    return " · ".join(parts)
+
+
+def source_lines(citations, *, markdown: bool = True) -> list[str]:
+    """One line per cited article, in citation-number order."""
+    seen: dict[int, str] = {}
+    for c in citations:
+        if c.n not in seen:
+            seen[c.n] = source_line(c.n, c.title, c.published, c.source, markdown=markdown)
+    return [seen[n] for n in sorted(seen)]
+
+
+def body_blocks(answer, limit: int) -> list[str]:
+    """The answer's body: for an extractive answer the quotes; for a written (LLM) answer its
+    text, then the verbatim quotes it rests on; for an abstention the short statement."""
+    blocks: list[str] = []
+    if answer.abstained or not answer.citations:
+        blocks += text_blocks(answer.answer, limit)
+    else:
+        if answer.mode != "extractive":
+            blocks += text_blocks(answer.answer, limit)
+            blocks.append("**Quoted from the articles**")
+        for c in answer.citations:
+            blocks += quote_blocks(c.quote, c.n, limit)
+    if answer.note:
+        blocks += text_blocks(f"*{answer.note.strip()}*", limit)
+    return blocks
+
+
+# -- answers as embeds ------------------------------------------------------------------------
+
+def _fields(lines: list[str], name: str) -> list[dict]:
+    values = pack_blocks([clip(ln, FIELD_VALUE_LIMIT) for ln in lines], FIELD_VALUE_LIMIT, sep="\n")
+    return [{"name": name if i == 0 else f"{name} (continued)", "value": v, "inline": False}
+            for i, v in enumerate(values)]
+
+
+def group_embeds(embeds: list[dict]) -> list[list[dict]]:
+    """Embeds in order, grouped into messages of at most 10 embeds and 6,000 characters."""
+    groups: list[list[dict]] = []
+    size = 0
+    for e in embeds:
+        n = embed_size(e)
+        if groups and len(groups[-1]) < EMBEDS_PER_MESSAGE and size + n <= EMBED_TOTAL_LIMIT:
+            groups[-1].append(e)
+            size += n
+        else:
+            groups.append([e])
+            size = n
+    return groups
+
+
+def answer_replies(answer, *, footer: str = FEEDBACK_HINT) -> list[Reply]:
+    """The answer as messages of embeds: the question as title, the quotes (and the written
+    answer, if any) as description, the numbered sources as a field, the feedback hint as footer."""
+    color = ABSTAIN_COLOR if answer.abstained else ANSWER_COLOR
+    descriptions = pack_blocks(body_blocks(answer, DESCRIPTION_LIMIT), DESCRIPTION_LIMIT) or ["\u200b"]
+    embeds = [{"type": "rich", "description": d, "color": color} for d in descriptions]
+    embeds[0]["title"] = clip(" ".join(answer.question.split()), TITLE_LIMIT)
+    fields = _fields(source_lines(answer.citations), "Sources") if not answer.abstained else []
+    tail: dict = {"footer": {"text": clip(footer, FOOTER_LIMIT)}} if footer else {}
+    # sources and footer go on the last embed if it stays well inside the per-embed limit
+    last = embeds[-1]
+    extra = {**tail}
+    if fields:
+        extra["fields"] = fields[:FIELDS_PER_EMBED]
+    candidate = {**last, **extra}
+    if len(fields) <= FIELDS_PER_EMBED and embed_size(candidate) <= EMBED_TOTAL_LIMIT:
+        embeds[-1] = candidate
+    else:
+        for i in range(0, len(fields), FIELDS_PER_EMBED):
+            embeds.append({"type": "rich", "color": color, "fields": fields[i:i + FIELDS_PER_EMBED]})
+        if tail:
+            embeds[-1].update(tail)
+    return [Reply(embeds=g) for g in group_embeds(embeds)]
+
+
+def answer_text_replies(answer, *, footer: str = FEEDBACK_HINT) -> list[Reply]:
+    """The answer as plain messages (for channels where the bot may not embed): the question in
+    bold, the quotes, the sources with links in <> (no previews), each message ≤ 2,000 chars."""
+    blocks = [f"**{_escape(clip(' '.join(answer.question.split()), 300))}**"]
+    blocks += body_blocks(answer, CONTENT_LIMIT)
+    if not answer.abstained and answer.citations:
+        lines = source_lines(answer.citations, markdown=False)
+        blocks += pack_blocks(["**Sources**"] + [clip(ln, CONTENT_LIMIT) for ln in lines], CONTENT_LIMIT, sep="\n")
+    if footer:
+        blocks.append(f"-# {clip(footer, 300)}")
+    return [Reply(content=c) for c in pack_blocks(blocks, CONTENT_LIMIT)]
+
+
+# -- other replies ----------------------------------------------------------------------------
+
+def text_reply(text: str) -> Reply:
+    """A short plain message (an error, a refusal, a status)."""
+    return Reply(content=clip(text.strip(), CONTENT_LIMIT))
+
+
+def sources_page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
+    return max(1, math.ceil(total / per_page))
+
+
+def sources_reply(articles: list[dict], page: int = 1, *, per_page: int = SOURCES_PER_PAGE) -> Reply:
+    """Page `page` (from 1; clamped) of the indexed articles, newest first."""
+    ordered = sorted(articles, key=lambda a: (a.get("published") or "", a.get("title") or ""), reverse=True)
+    pages = sources_page_count(len(ordered), per_page)
+    page = min(max(1, page), pages)
+    start = (page - 1) * per_page
+    lines = [source_line(start + i + 1, a.get("title", ""), a.get("published", ""), a.get("source", ""))
+             for i, a in enumerate(ordered[start:start + per_page])]
+    description = "\n".join(clip(ln, DESCRIPTION_LIMIT // per_page) for ln in lines) or "No articles are indexed yet."
+    footer = f"Page {page} of {pages} · {len(ordered)} article{'s' if len(ordered) != 1 else ''}"
+    if pages > 1:
+        footer += " · /sources page:N shows another page"
+    return Reply(embeds=[{"type": "rich", "title": "Indexed articles", "description": description,
+                          "color": INFO_COLOR, "footer": {"text": footer}}])
+
+
+def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: bool) -> Reply:
+    """How to ask, as one embed."""
+    threads = ("I answer in a new thread; ask follow-up questions in that thread without mentioning me."
+               if answer_in_threads else "I answer right in the channel.")
+    dms = "I answer direct messages too." if answer_dms else "I don't answer direct messages: ask in a server channel."
+    text = "\n".join([
+        "I answer questions about the indexed news articles by quoting them, with numbered sources.",
+        "",
+        "**How to ask**",
+        "• Mention me with your question: `@Cita What did the US demand?`",
+        "• Or use `/ask question: What did the US demand?`",
+        f"• {threads}",
+        f"• Questions can be up to {max_question_chars} characters, in any language the articles use.",
+        f"• {dms}",
+        "",
+        "**Other commands**",
+        "• `/sources` lists the indexed articles.",
+        "• `/reindex` rebuilds the index from the articles folder (Manage Server permission).",
+        "",
+        "If the articles don't answer a question I say so instead of guessing. " + FEEDBACK_HINT,
+    ])
+    return Reply(embeds=[{"type": "rich", "title": "Asking Cita", "description": text, "color": INFO_COLOR}])

@@ -1,0 +1,738 @@
+"""A local stand-in of Discord's gateway (websocket) and REST API, on 127.0.0.1, for tests.
+
+It implements just enough of Discord for the real discord.py client to log in, connect (with or
+without shards), register slash commands, receive MESSAGE_CREATE / INTERACTION_CREATE /
+MESSAGE_REACTION_ADD dispatches, and send messages, interaction responses and follow-ups,
+open threads and show typing. Every REST request is recorded with its JSON payload, and every
+heartbeat with the time it arrived, so tests can assert on what the bot really sent.
+
+It runs on its own thread and event loop; the test thread drives it with blocking calls
+(`user_message`, `slash`, `react`, `wait_for`), and the bot runs in yet another thread, exactly
+as it would against Discord.
+
+One server ("guild") with four text channels: #general, #other, #no-embeds (the bot may not
+embed links there) and #quiet. Users: alice (a member), admin (Manage Server), and the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from aiohttp import WSMsgType, web
+
+DISCORD_EPOCH_MS = 1420070400000
+
+# permission bits (https://discord.com/developers/docs/topics/permissions)
+ADD_REACTIONS = 1 << 6
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+READ_MESSAGE_HISTORY = 1 << 16
+MANAGE_GUILD = 1 << 5
+USE_APPLICATION_COMMANDS = 1 << 31
+CREATE_PUBLIC_THREADS = 1 << 35
+SEND_MESSAGES_IN_THREADS = 1 << 38
+MEMBER_PERMISSIONS = (ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY
+                      | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS)
+MESSAGE_CONTENT_INTENT = 1 << 15
+
+_counter = itertools.count(1)
+
+
+def snowflake() -> int:
+    ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    return (ms << 22) | (next(_counter) & 0x3FFFFF)
+
+
+def make_token(app_id: int) -> str:
+    """A token of the shape Discord issues: base64(application id).timestamp.hmac."""
+    first = base64.urlsafe_b64encode(str(app_id).encode()).decode().rstrip("=")
+    return f"{first}.GxYzAb.{secrets.token_urlsafe(27)}"
+
+
+def _json(data, status: int = 200) -> web.Response:
+    # exactly "application/json": discord.py parses a body only with that content type
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+
+
+@dataclass
+class Recorded:
+    """One REST request the bot made."""
+
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict
+    json: dict | list | None
+    at: float
+    authorized: bool
+
+    def matches(self, method: str, pattern: str) -> bool:
+        return self.method == method and re.fullmatch(pattern, self.path) is not None
+
+
+@dataclass
+class Session:
+    ws: web.WebSocketResponse
+    shard: tuple[int, int] | None = None
+    seq: int = 0
+    identified: bool = False
+    heartbeats: list[float] = field(default_factory=list)
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    bot: bool = False
+
+    def payload(self) -> dict:
+        return {"id": str(self.id), "username": self.username, "discriminator": "0", "global_name": None,
+                "avatar": None, "bot": self.bot, "public_flags": 0}
+
+
+class StandIn:
+    """Discord, as far as Cita's tests need it."""
+
+    def __init__(self, *, heartbeat_interval_ms: int = 1000, message_content_enabled: bool = True,
+                 app_id: int | None = None) -> None:
+        self.app_id = app_id or snowflake()
+        self.token = make_token(self.app_id)
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.message_content_enabled = message_content_enabled
+        self.bot = User(self.app_id, "Cita", bot=True)
+        self.alice = User(snowflake(), "alice")
+        self.bob = User(snowflake(), "bob")
+        self.admin = User(snowflake(), "admin")
+        self.guild_id = snowflake()
+        self.bot_role_id = snowflake()
+        self.general = snowflake()
+        self.other = snowflake()
+        self.no_embeds = snowflake()
+        self.quiet = snowflake()
+        self.channels: dict[int, dict] = {}
+        for cid, name in ((self.general, "general"), (self.other, "other"), (self.no_embeds, "no-embeds"),
+                          (self.quiet, "quiet")):
+            overwrites = []
+            if cid == self.no_embeds:
+                overwrites.append({"id": str(self.bot_role_id), "type": 0, "allow": "0", "deny": str(EMBED_LINKS)})
+            self.channels[cid] = {"id": str(cid), "type": 0, "guild_id": str(self.guild_id), "name": name,
+                                  "position": len(self.channels), "permission_overwrites": overwrites,
+                                  "nsfw": False, "parent_id": None, "topic": None, "last_message_id": None,
+                                  "rate_limit_per_user": 0}
+        self.messages: dict[int, dict] = {}
+        self.interactions: dict[str, dict] = {}  # by token
+        self.commands: list[dict] = []
+        self.requests: list[Recorded] = []
+        self.identifies: list[dict] = []
+        self.sessions: list[Session] = []
+        self.closed_with: list[int] = []
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- running ------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def start(self) -> StandIn:
+        started = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            started.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="discord-standin", daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the Discord stand-in did not start")
+        return self
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+
+        async def close_all():
+            for s in list(self.sessions):
+                if not s.ws.closed:
+                    await s.ws.close()
+
+        with _suppress():
+            self.call(close_all(), timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def call(self, coro, timeout: float = 10):
+        """Run a coroutine on the stand-in's loop from the test thread and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    # -- what the tests look at ---------------------------------------------------------------
+
+    def wait_for(self, predicate, timeout: float = 30.0, what: str = "a request"):
+        """The first recorded request matching `predicate` (waiting for it), else AssertionError."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for r in self.requests:
+                    if predicate(r):
+                        return r
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = "\n".join(f"  {r.method} {r.path}" for r in self.requests[-20:])
+                    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last requests:\n{seen}")
+                self._cond.wait(left)
+
+    def wait_until(self, condition, timeout: float = 30.0, what: str = "a condition"):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+                self._cond.wait(min(left, 0.2))
+
+    def find(self, method: str, pattern: str) -> list[Recorded]:
+        with self._cond:
+            return [r for r in self.requests if r.matches(method, pattern)]
+
+    def sent_messages(self, channel_id: int | None = None) -> list[Recorded]:
+        """Messages the bot posted in a channel (or anywhere), oldest first."""
+        pattern = rf"/channels/{channel_id}/messages" if channel_id else r"/channels/\d+/messages"
+        return self.find("POST", pattern)
+
+    def message_payloads(self) -> list[dict]:
+        """Every payload the bot sent that creates or edits a message (channel messages,
+        interaction responses, follow-ups, edits)."""
+        out = []
+        with self._cond:
+            for r in self.requests:
+                if r.json is None or r.method not in ("POST", "PATCH"):
+                    continue
+                if re.fullmatch(r"/channels/\d+/messages", r.path) or re.fullmatch(r"/webhooks/\d+/[^/]+(/messages/.*)?", r.path):
+                    out.append(r.json)
+                elif re.fullmatch(r"/interactions/\d+/[^/]+/callback", r.path) and r.json.get("data"):
+                    if r.json.get("type") in (4, 7):
+                        out.append(r.json["data"])
+        return out
+
+    def wait_ready(self, timeout: float = 30.0, sessions: int = 1) -> None:
+        self.wait_until(lambda: sum(1 for s in self.sessions if s.identified) >= sessions, timeout,
+                        f"{sessions} identified gateway session(s)")
+
+    def heartbeat_times(self) -> list[float]:
+        with self._cond:
+            return sorted(t for s in self.sessions for t in s.heartbeats)
+
+    # -- what users do (called from the test thread) ------------------------------------------
+
+    def member_payload(self, user: User, *, permissions: int | None = None) -> dict:
+        roles = [str(self.bot_role_id)] if user is self.bot else []
+        data = {"user": user.payload(), "roles": roles, "joined_at": _now_iso(), "deaf": False, "mute": False,
+                "flags": 0, "nick": None, "pending": False}
+        if permissions is not None:
+            data["permissions"] = str(permissions)
+        return data
+
+    def user_message(self, content: str, *, channel_id: int | None = None, author: User | None = None,
+                     mention_bot: bool = True, attachments: list[dict] | None = None,
+                     mention_everyone: bool = False) -> dict:
+        """A person posts a message; with mention_bot the content starts with the bot's mention."""
+        author = author or self.alice
+        channel_id = channel_id or self.general
+        if mention_bot:
+            content = f"<@{self.bot.id}> {content}"
+        mentioned = [int(m) for m in re.findall(r"<@!?(\d+)>", content)]
+        users = {u.id: u for u in (self.bot, self.alice, self.bob, self.admin)}
+        data = {
+            "id": str(snowflake()), "channel_id": str(channel_id), "guild_id": str(self.guild_id),
+            "author": author.payload(), "member": self.member_payload(author), "content": content,
+            "timestamp": _now_iso(), "edited_timestamp": None, "tts": False, "mention_everyone": mention_everyone,
+            "mentions": [users[m].payload() for m in mentioned if m in users], "mention_roles": [],
+            "attachments": attachments or [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+        }
+        if not self.message_content_enabled and self.bot.id not in mentioned:
+            data["content"] = ""
+        self.messages[int(data["id"])] = data
+        self.dispatch("MESSAGE_CREATE", data)
+        return data
+
+    def dm_message(self, content: str, *, author: User | None = None) -> dict:
+        author = author or self.alice
+        channel_id = snowflake()
+        data = {
+            "id": str(snowflake()), "channel_id": str(channel_id), "author": author.payload(), "content": content,
+            "timestamp": _now_iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
+            "flags": 0,
+        }
+        self.channels[channel_id] = {"id": str(channel_id), "type": 1, "recipients": [author.payload()],
+                                     "last_message_id": None}
+        self.messages[int(data["id"])] = data
+        self.dispatch("MESSAGE_CREATE", data)
+        return data
+
+    def slash(self, name: str, options: dict | None = None, *, user: User | None = None,
+              permissions: int = MEMBER_PERMISSIONS, channel_id: int | None = None) -> dict:
+        """A member runs a slash command; returns the interaction payload (its token identifies
+        the responses)."""
+        user = user or self.alice
+        channel_id = channel_id or self.general
+        channel = self.channels[channel_id]
+        cmd = next((c for c in self.commands if c["name"] == name), None)
+        data = {
+            "id": str(snowflake()), "application_id": str(self.app_id), "type": 2,
+            "token": "itok_" + secrets.token_urlsafe(24), "version": 1, "guild_id": str(self.guild_id),
+            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "channel_id": str(channel_id), "channel": channel,
+            "member": self.member_payload(user, permissions=permissions),
+            "app_permissions": str(self._bot_permissions(channel_id)), "locale": "en-US", "guild_locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)}, "context": 0,
+            "attachment_size_limit": 26214400,
+            "data": {"id": cmd["id"] if cmd else str(snowflake()), "name": name, "type": 1,
+                     "options": [{"name": k, "type": 3 if isinstance(v, str) else 4, "value": v}
+                                 for k, v in (options or {}).items()]},
+        }
+        self.interactions[data["token"]] = {"payload": data, "dispatched_at": time.monotonic(), "original": None}
+        self.dispatch("INTERACTION_CREATE", data)
+        return data
+
+    def react(self, message_id: int, emoji: str, *, user: User | None = None, channel_id: int | None = None,
+              removed: bool = False) -> None:
+        user = user or self.alice
+        msg = self.messages.get(int(message_id), {})
+        data = {"user_id": str(user.id), "message_id": str(message_id),
+                "channel_id": str(channel_id or msg.get("channel_id") or self.general),
+                "guild_id": str(self.guild_id), "emoji": {"id": None, "name": emoji}, "burst": False, "type": 0}
+        if not removed:
+            data["member"] = self.member_payload(user)
+            data["message_author_id"] = str(self.bot.id)
+        self.dispatch("MESSAGE_REACTION_REMOVE" if removed else "MESSAGE_REACTION_ADD", data)
+
+    def dispatch(self, event: str, data: dict) -> None:
+        self.call(self._dispatch(event, data))
+
+    # -- gateway ------------------------------------------------------------------------------
+
+    def _shard_of_guild(self, shard_count: int) -> int:
+        return (self.guild_id >> 22) % shard_count
+
+    def _session_for_guild(self) -> Session | None:
+        for s in self.sessions:
+            if not s.identified or s.ws.closed:
+                continue
+            if s.shard is None or s.shard[0] == self._shard_of_guild(s.shard[1]):
+                return s
+        return None
+
+    async def _dispatch(self, event: str, data: dict, session: Session | None = None) -> None:
+        session = session or self._session_for_guild()
+        if session is None:
+            raise AssertionError(f"no gateway session to dispatch {event} to")
+        session.seq += 1
+        await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}))
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        session = Session(ws)
+        with self._cond:
+            self.sessions.append(session)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            op, d = payload.get("op"), payload.get("d")
+            if op == 1:  # heartbeat
+                with self._cond:
+                    session.heartbeats.append(time.monotonic())
+                    self._cond.notify_all()
+                await ws.send_str(json.dumps({"op": 11}))
+            elif op == 2:  # identify
+                await self._identify(session, d)
+            elif op == 6:  # resume
+                session.identified = True
+                await self._dispatch("RESUMED", {}, session)
+        with self._cond:
+            self._cond.notify_all()
+        return ws
+
+    async def _identify(self, session: Session, d: dict) -> None:
+        with self._cond:
+            self.identifies.append(d)
+        if d.get("token") != self.token and d.get("token") != f"Bot {self.token}":
+            self.closed_with.append(4004)
+            await session.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if d.get("intents", 0) & MESSAGE_CONTENT_INTENT and not self.message_content_enabled:
+            self.closed_with.append(4014)
+            await session.ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        session.shard = tuple(d["shard"]) if d.get("shard") else None
+        shard = session.shard or (0, 1)
+        mine = self._shard_of_guild(shard[1]) == shard[0]
+        ready = {
+            "v": 10, "user": self.bot.payload(), "session_id": secrets.token_hex(16),
+            "resume_gateway_url": self.gateway_url, "shard": list(shard),
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}] if mine else [],
+            "application": {"id": str(self.app_id), "flags": (1 << 19)},
+        }
+        await self._dispatch("READY", ready, session)
+        if mine:
+            await self._dispatch("GUILD_CREATE", self._guild_payload(), session)
+        with self._cond:
+            session.identified = True
+            self._cond.notify_all()
+
+    def _guild_payload(self) -> dict:
+        roles = [
+            {"id": str(self.guild_id), "name": "@everyone", "permissions": str(MEMBER_PERMISSIONS), "position": 0,
+             "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0},
+            {"id": str(self.bot_role_id), "name": "Cita", "permissions": str(MEMBER_PERMISSIONS), "position": 1,
+             "color": 0, "hoist": False, "managed": True, "mentionable": False, "flags": 0,
+             "tags": {"bot_id": str(self.bot.id)}},
+        ]
+        return {
+            "id": str(self.guild_id), "name": "Cita test server", "unavailable": False, "member_count": 4,
+            "owner_id": str(self.admin.id), "roles": roles, "emojis": [], "stickers": [], "features": [],
+            "channels": [c for c in self.channels.values() if c["type"] == 0],
+            "threads": [c for c in self.channels.values() if c["type"] == 11],
+            "members": [self.member_payload(self.bot)], "voice_states": [], "presences": [],
+            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [], "large": False,
+            "joined_at": _now_iso(), "preferred_locale": "en-US", "premium_tier": 0, "verification_level": 0,
+            "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0,
+            "system_channel_flags": 0,
+        }
+
+    def _bot_permissions(self, channel_id: int) -> int:
+        perms = MEMBER_PERMISSIONS
+        channel = self.channels.get(channel_id, {})
+        if channel.get("type") == 11:
+            channel = self.channels.get(int(channel["parent_id"]), {})
+        for ow in channel.get("permission_overwrites", []):
+            perms = (perms & ~int(ow["deny"])) | int(ow["allow"])
+        return perms
+
+    # -- REST ---------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        body = None
+        if request.can_read_body:
+            raw = await request.read()
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+        authorized = request.headers.get("Authorization") == f"Bot {self.token}"
+        rec = Recorded(request.method, unquote(path), dict(request.query), body, time.monotonic(), authorized)
+        with self._cond:
+            self.requests.append(rec)
+            self._cond.notify_all()
+        needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
+        if needs_auth and not authorized:
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        for method, pattern, handler in self._routes():
+            if method == request.method:
+                m = re.fullmatch(pattern, rec.path)
+                if m:
+                    return await handler(rec, *m.groups())
+        return _json({"message": f"stand-in: no route for {request.method} {path}", "code": 0},
+                                 status=404)
+
+    def _routes(self):
+        return [
+            ("GET", r"/users/@me", self._me),
+            ("GET", r"/oauth2/applications/@me", self._application),
+            ("GET", r"/gateway/bot", self._gateway_bot),
+            ("GET", r"/gateway", self._gateway_bot),
+            ("PUT", r"/applications/(\d+)/commands", self._put_commands),
+            ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._put_guild_commands),
+            ("GET", r"/applications/(\d+)/commands", self._get_commands),
+            ("POST", r"/channels/(\d+)/messages", self._create_message),
+            ("GET", r"/channels/(\d+)/messages", self._history),
+            ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
+            ("POST", r"/channels/(\d+)/typing", self._no_content),
+            ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._start_thread),
+            ("PUT", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._no_content_args),
+            ("DELETE", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._no_content_args),
+            ("GET", r"/channels/(\d+)", self._get_channel),
+            ("POST", r"/users/@me/channels", self._dm_channel),
+            ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._callback),
+            ("POST", r"/webhooks/(\d+)/([^/]+)", self._followup),
+            ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/@original", self._edit_original),
+            ("GET", r"/webhooks/(\d+)/([^/]+)/messages/@original", self._get_original),
+        ]
+
+    async def _me(self, rec):
+        return _json({**self.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0})
+
+    async def _application(self, rec):
+        return _json({
+            "id": str(self.app_id), "name": "Cita", "icon": None, "description": "", "bot_public": True,
+            "bot_require_code_grant": False, "owner": self.admin.payload(), "team": None, "verify_key": "0" * 64,
+            "flags": (1 << 19) if self.message_content_enabled else 0, "summary": "", "rpc_origins": [],
+            "interactions_endpoint_url": None, "bot": self.bot.payload(),
+        })
+
+    async def _gateway_bot(self, rec):
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
+            "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+
+    def _command_payloads(self, body, guild_id=None):
+        out = []
+        for c in body or []:
+            out.append({**c, "id": str(snowflake()), "application_id": str(self.app_id), "version": str(snowflake()),
+                        "type": c.get("type", 1), "description": c.get("description", ""),
+                        "default_member_permissions": c.get("default_member_permissions"),
+                        "guild_id": str(guild_id) if guild_id else None, "nsfw": c.get("nsfw", False)})
+        return out
+
+    async def _put_commands(self, rec, app_id):
+        self.commands = self._command_payloads(rec.json)
+        return _json(self.commands)
+
+    async def _put_guild_commands(self, rec, app_id, guild_id):
+        return _json(self._command_payloads(rec.json, guild_id))
+
+    async def _get_commands(self, rec, app_id):
+        return _json(self.commands)
+
+    def _bot_message(self, channel_id: int, body: dict, **extra) -> dict:
+        channel = self.channels.get(channel_id, {})
+        data = {
+            "id": str(snowflake()), "channel_id": str(channel_id), "author": self.bot.payload(),
+            "content": body.get("content") or "", "timestamp": _now_iso(), "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": body.get("embeds") or [], "pinned": False, "type": 0, "flags": body.get("flags") or 0,
+            "components": [], **extra,
+        }
+        if channel.get("guild_id"):
+            data["guild_id"] = channel["guild_id"]
+            data["member"] = self.member_payload(self.bot)
+        if body.get("message_reference"):
+            data["message_reference"] = body["message_reference"]
+            data["type"] = 19
+        self.messages[int(data["id"])] = data
+        return data
+
+    async def _create_message(self, rec, channel_id):
+        channel_id = int(channel_id)
+        if channel_id not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+        data = self._bot_message(channel_id, rec.json or {})
+        if self.channels[channel_id].get("type") == 11:
+            self.channels[channel_id]["message_count"] += 1
+        await self._dispatch_quietly("MESSAGE_CREATE", data)
+        return _json(data)
+
+    async def _dispatch_quietly(self, event, data):
+        session = self._session_for_guild()
+        if session is not None and not session.ws.closed:
+            await self._dispatch(event, data, session)
+
+    async def _history(self, rec, channel_id):
+        limit = int(rec.query.get("limit", 50))
+        before = int(rec.query["before"]) if "before" in rec.query else None
+        msgs = [m for m in self.messages.values() if int(m["channel_id"]) == int(channel_id)
+                and (before is None or int(m["id"]) < before)]
+        msgs.sort(key=lambda m: -int(m["id"]))
+        return _json(msgs[:limit])
+
+    async def _get_message(self, rec, channel_id, message_id):
+        msg = self.messages.get(int(message_id))
+        if msg is None or int(msg["channel_id"]) != int(channel_id):
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(msg)
+
+    async def _no_content(self, rec, *args):
+        return web.Response(status=204)
+
+    async def _no_content_args(self, rec, *args):
+        return web.Response(status=204)
+
+    async def _start_thread(self, rec, channel_id, message_id):
+        parent = self.channels.get(int(channel_id))
+        if parent is None or parent.get("type") != 0:
+            return _json({"message": "Cannot start a thread here", "code": 50024}, status=400)
+        body = rec.json or {}
+        thread = {
+            "id": str(message_id), "type": 11, "guild_id": str(self.guild_id), "parent_id": str(channel_id),
+            "owner_id": str(self.bot.id), "name": body.get("name", "thread"), "last_message_id": None,
+            "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0, "total_message_sent": 0,
+            "thread_metadata": {"archived": False, "auto_archive_duration": body.get("auto_archive_duration", 1440),
+                                "archive_timestamp": _now_iso(), "locked": False},
+        }
+        self.channels[int(message_id)] = thread
+        if int(message_id) in self.messages:
+            self.messages[int(message_id)]["thread"] = thread
+        await self._dispatch_quietly("THREAD_CREATE", {**thread, "newly_created": True})
+        return _json(thread, status=201)
+
+    async def _get_channel(self, rec, channel_id):
+        channel = self.channels.get(int(channel_id))
+        if channel is None:
+            return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+        return _json(channel)
+
+    async def _dm_channel(self, rec):
+        recipient = int((rec.json or {}).get("recipient_id", 0))
+        cid = next((c for c, ch in self.channels.items() if ch.get("type") == 1
+                    and int(ch["recipients"][0]["id"]) == recipient), None)
+        if cid is None:
+            cid = snowflake()
+            users = {u.id: u for u in (self.alice, self.bob, self.admin)}
+            self.channels[cid] = {"id": str(cid), "type": 1, "recipients": [users[recipient].payload()],
+                                  "last_message_id": None}
+        return _json(self.channels[cid])
+
+    async def _callback(self, rec, interaction_id, token):
+        state = self.interactions.get(token)
+        if state is None:
+            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        if state.get("responded"):
+            return _json({"message": "Interaction has already been acknowledged.", "code": 40060},
+                                     status=400)
+        state["responded"] = rec.json.get("type")
+        state["responded_at"] = rec.at
+        body = rec.json or {}
+        channel_id = int(state["payload"]["channel_id"])
+        resource: dict = {"type": body.get("type")}
+        if body.get("type") == 4:
+            msg = self._bot_message(channel_id, body.get("data") or {}, interaction_metadata={
+                "id": interaction_id, "type": 2, "user": state["payload"]["member"]["user"],
+                "authorizing_integration_owners": {}})
+            state["original"] = msg
+            resource["message"] = msg
+        return _json({
+            "interaction": {"id": interaction_id, "type": 2, "response_message_id": None,
+                            "response_message_loading": body.get("type") == 5,
+                            "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & 64)},
+            "resource": resource})
+
+    async def _followup(self, rec, app_id, token):
+        state = self.interactions.get(token)
+        if state is None:
+            return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+        if not state.get("responded"):
+            return _json({"message": "Interaction not acknowledged", "code": 40060}, status=400)
+        channel_id = int(state["payload"]["channel_id"])
+        msg = self._bot_message(channel_id, rec.json or {}, webhook_id=str(self.app_id),
+                                application_id=str(self.app_id))
+        if state["original"] is None and state.get("responded") == 5:
+            state["original"] = msg
+        return _json(msg)
+
+    async def _edit_original(self, rec, app_id, token):
+        state = self.interactions.get(token)
+        if state is None or state.get("original") is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        state["original"].update({k: v for k, v in (rec.json or {}).items() if k in ("content", "embeds")})
+        return _json(state["original"])
+
+    async def _get_original(self, rec, app_id, token):
+        state = self.interactions.get(token)
+        if state is None or state.get("original") is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(state["original"])
+
+
+class BotRunner:
+    """Runs the real bot (bot.discord_bot.make_client) against a stand-in, on its own thread and
+    event loop, as `cita bot` would run it."""
+
+    def __init__(self, standin: StandIn, settings, *, answerer, builder_factory=None, **client_kwargs) -> None:
+        self.standin = standin
+        self.settings = settings
+        self.answerer = answerer
+        self.builder_factory = builder_factory
+        client_kwargs.setdefault("guild_ready_timeout", 0.2)
+        self.client_kwargs = client_kwargs
+        self.client = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, *, sessions: int = 1, timeout: float = 30.0) -> BotRunner:
+        from bot.discord_bot import make_client
+
+        ready = threading.Event()
+
+        async def main():
+            self.loop = asyncio.get_running_loop()
+            self.client = make_client(self.settings, answerer=self.answerer, builder_factory=self.builder_factory,
+                                      **self.client_kwargs)
+            ready.set()
+            async with self.client:
+                await self.client.start(self.settings.discord_token)
+
+        def run():
+            try:
+                asyncio.run(main())
+            except BaseException as e:  # reported by the test through .error
+                self.error = e
+            finally:
+                ready.set()
+
+        self._thread = threading.Thread(target=run, name="cita-bot", daemon=True)
+        self._thread.start()
+        ready.wait(timeout)
+        try:
+            self.standin.wait_ready(timeout, sessions=sessions)
+        except AssertionError:
+            if self.error is not None:
+                raise AssertionError(f"the bot stopped: {self.error!r}") from self.error
+            raise
+        self.standin.wait_until(lambda: self.client.is_ready(), timeout, "the bot's on_ready")
+        return self
+
+    def stop(self) -> None:
+        if self.client is not None and self.loop is not None and self._thread.is_alive():
+            with _suppress():
+                asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(15)
+        if self._thread is not None:
+            self._thread.join(15)
+
+
+class _suppress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
