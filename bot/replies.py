@@ -154,15 +154,18 @@ def split_text(text: str, limit: int) -> list[str]:
         for before, after, rank in _breaks(text):
             if before > limit:
                 break
-            # prefer a higher rank; among equal ranks, the latest; a much earlier paragraph or
-            # sentence break still beats a late word break unless it leaves a tiny piece
-            key = (rank if before >= limit * 0.5 else rank - 4, before)
+            # outside quotes first; then the higher rank, unless it leaves a piece under 30% of the
+            # limit; then the latest
+            key = (rank >= 0, rank if before >= limit * 0.3 else rank - 4, before)
             if best is None or key > best[0]:
                 best = (key, before, after)
-        if best is None:  # one unbroken run longer than the limit
-            before = after = limit
-        else:
+        if best is not None:
             _, before, after = best
+        else:
+            # no boundary at all within the limit: the last whitespace (even before a marker),
+            # else a hard cut
+            spaces = [m for m in re.finditer(r"\s+", text[:limit + 1]) if m.start() > 0]
+            before, after = (spaces[-1].start(), spaces[-1].end()) if spaces else (limit, limit)
         pieces.append(text[:before].rstrip())
         text = text[after:].lstrip()
     if text:
@@ -281,6 +284,19 @@ def _fields(lines: list[str], name: str) -> list[dict]:
             for i, v in enumerate(values)]
 
 
+def _field_groups(fields: list[dict], budget: int) -> list[list[dict]]:
+    groups: list[list[dict]] = [[]]
+    size = 0
+    for f in fields:
+        n = len(f["name"]) + len(f["value"])
+        if groups[-1] and (len(groups[-1]) >= FIELDS_PER_EMBED or size + n > budget):
+            groups.append([])
+            size = 0
+        groups[-1].append(f)
+        size += n
+    return groups
+
+
 def group_embeds(embeds: list[dict]) -> list[list[dict]]:
     """Embeds in order, grouped into messages of at most 10 embeds and 6,000 characters."""
     groups: list[list[dict]] = []
@@ -305,19 +321,16 @@ def answer_replies(answer, *, footer: str = FEEDBACK_HINT) -> list[Reply]:
     embeds[0]["title"] = clip(" ".join(answer.question.split()), TITLE_LIMIT)
     fields = _fields(source_lines(answer.citations), "Sources") if not answer.abstained else []
     tail: dict = {"footer": {"text": clip(footer, FOOTER_LIMIT)}} if footer else {}
-    # sources and footer go on the last embed if it stays well inside the per-embed limit
-    last = embeds[-1]
-    extra = {**tail}
-    if fields:
-        extra["fields"] = fields[:FIELDS_PER_EMBED]
-    candidate = {**last, **extra}
+    # sources and footer go on the last embed if it stays within the per-embed limit; else they
+    # get embeds of their own
+    candidate = {**embeds[-1], **tail, **({"fields": fields} if fields else {})}
     if len(fields) <= FIELDS_PER_EMBED and embed_size(candidate) <= EMBED_TOTAL_LIMIT:
         embeds[-1] = candidate
     else:
-        for i in range(0, len(fields), FIELDS_PER_EMBED):
-            embeds.append({"type": "rich", "color": color, "fields": fields[i:i + FIELDS_PER_EMBED]})
-        if tail:
-            embeds[-1].update(tail)
+        reserve = embed_size(tail)
+        for group in _field_groups(fields, EMBED_TOTAL_LIMIT - reserve):
+            embeds.append({"type": "rich", "color": color, "fields": group})
+        embeds[-1].update(tail)
     return [Reply(embeds=g) for g in group_embeds(embeds)]
 
 
