@@ -7,6 +7,7 @@ switch to it only when it is complete, so a kill at any moment leaves the previo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -29,7 +30,16 @@ EMBED_BATCH = 32
 
 
 class NothingIndexed(RuntimeError):
-    """No article could be indexed at all."""
+    """No article could be indexed at all; the message says why, file by file."""
+
+    def __init__(self, skipped: list[Skipped] | None = None, what: str = "no article could be indexed") -> None:
+        self.skipped = list(skipped or [])
+        lines = [what]
+        for s in self.skipped[:20]:
+            lines.append(f"  skipped {s.source}: {s.reason}")
+        if len(self.skipped) > 20:
+            lines.append(f"  ... and {len(self.skipped) - 20} more skipped")
+        super().__init__("\n".join(lines))
 
 
 @dataclass
@@ -45,6 +55,10 @@ class BuildConfig:
 
 @dataclass
 class BuildSummary:
+    """What a build did. `embedded` counts the vectors computed (chunks, sentences and, on a
+    cold cache, the background set), `reused` the chunk and sentence vectors taken from the
+    embedding cache or the previous generation."""
+
     generation: str = ""
     articles: int = 0
     chunks: int = 0
@@ -125,6 +139,9 @@ class Builder:
                drop: set[str] | None = None) -> BuildSummary:
         summary = BuildSummary(skipped=list(skipped))
         fingerprint = self.config.fingerprint(self.embedder)
+        drop = drop or set()
+        if not articles and not drop:
+            raise NothingIndexed(summary.skipped)
         with self.store.build_lock():
             current_id = self.store.current_id()
             current = self.store.manifest(current_id) if current_id else None
@@ -133,40 +150,53 @@ class Builder:
 
             kept: list[dict] = []
             if current and not replace:
+                # an article added again replaces its old version, also when it comes back under
+                # another path or URL with the same content (no duplicates)
                 new_ids = {a.id for a in articles}
-                kept = [a for a in current["articles"] if a["id"] not in new_ids and a["id"] not in (drop or set())]
-            if not articles and not kept and not (drop and current):
-                summary.seconds = time.perf_counter() - start
-                raise NothingIndexed("no article could be indexed")
+                new_hashes = {a.content_hash for a in articles}
+                kept = [a for a in current["articles"] if a["id"] not in new_ids
+                        and a["content_hash"] not in new_hashes and a["id"] not in drop]
 
-            if replace and current and _same_articles(current["articles"], articles):
+            if current and not drop and (
+                    _same_articles(current["articles"], articles) if replace
+                    else _already_there(current["articles"], articles)):
                 summary.generation = current_id
-                summary.articles = len(articles)
+                summary.articles = len(current["articles"])
                 summary.chunks = current["chunks"]
                 summary.sentences = current.get("sentences", 0)
-                summary.reused = current["chunks"]
+                summary.reused = summary.chunks + summary.sentences
                 summary.unchanged = True
                 summary.seconds = time.perf_counter() - start
                 return summary
 
             generation = new_generation_id()
-            chunks_col, sentences_col, background_col = self.store.create(generation)
-            self._write_background(background_col, summary)
-            if kept:
-                self._copy(current_id, {a["id"] for a in kept}, chunks_col, sentences_col, summary)
-            self._write(articles, chunks_col, sentences_col, summary)
-            all_articles = kept + [a.meta() for a in articles]
-            summary.generation = generation
-            summary.articles = len(all_articles)
-            manifest = {
-                **fingerprint,
-                "generation": generation,
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "articles": sorted(all_articles, key=lambda a: a["source"]),
-                "chunks": summary.chunks,
-                "sentences": summary.sentences,
-            }
-            self.store.publish(generation, manifest)
+            try:
+                chunks_col, sentences_col, background_col = self.store.create(generation)
+                self._write_background(background_col, summary)
+                if kept:
+                    self._copy(current_id, {a["id"] for a in kept}, chunks_col, sentences_col, summary)
+                written = self._write(articles, chunks_col, sentences_col, summary)
+                all_articles = kept + [a.meta() for a in written]
+                if not all_articles and not drop:
+                    raise NothingIndexed(summary.skipped)
+                summary.generation = generation
+                summary.articles = len(all_articles)
+                manifest = {
+                    **fingerprint,
+                    "generation": generation,
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "articles": sorted(all_articles, key=lambda a: a["source"]),
+                    "chunks": summary.chunks,
+                    "sentences": summary.sentences,
+                }
+                self.store.publish(generation, manifest)
+            except BaseException:
+                # Ctrl-C, a full disk, a store error: the current generation keeps serving and
+                # the unfinished one goes (a kill -9 leaves it to the next cleanup)
+                with contextlib.suppress(Exception):
+                    self.store.discard(generation)
+                raise
+            self.store.release(generation)
             summary.removed_generations = self.store.cleanup(keep=1)
         summary.seconds = time.perf_counter() - start
         return summary
@@ -178,13 +208,15 @@ class Builder:
         collection.add(ids=[f"bg{i}" for i in range(len(texts))], documents=texts,
                        embeddings=[vectors[_key(t)] for t in texts])
 
-    def _write(self, articles: list[Article], chunks_col, sentences_col, summary: BuildSummary) -> None:
+    def _write(self, articles: list[Article], chunks_col, sentences_col, summary: BuildSummary) -> list[Article]:
+        """Chunk, embed and store the articles; returns those that had something to index."""
         from llama_index.core.schema import TextNode
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         chunk_store = ChromaVectorStore(chroma_collection=chunks_col)
         bar = _progress(len(articles), enabled=self.progress)
         batch: list[tuple[Article, list[Chunk]]] = []
+        written: list[Article] = []
         pending = 0
         for article in articles:
             chunks = chunk_article(article, chunk_tokens=self.config.chunk_tokens,
@@ -192,6 +224,7 @@ class Builder:
             if not chunks:
                 summary.skipped.append(Skipped(article.source, "no sentences to index"))
                 continue
+            written.append(article)
             batch.append((article, chunks))
             pending += len(chunks)
             if pending >= 64:
@@ -202,6 +235,7 @@ class Builder:
             self._flush(batch, chunk_store, sentences_col, summary, TextNode)
             bar(len(batch))
         bar(0, done=True)
+        return written
 
     def _flush(self, batch, chunk_store, sentences_col, summary: BuildSummary, TextNode) -> None:
         chunk_texts: dict[str, str] = {}
@@ -266,9 +300,9 @@ class Builder:
                             embeddings=[got["embeddings"][j] for j in part],
                             metadatas=[got["metadatas"][j] for j in part],
                             documents=[got["documents"][j] for j in part] if is_chunk else None)
+                summary.reused += len(rows)
                 if is_chunk:
                     summary.chunks += len(rows)
-                    summary.reused += len(rows)
                 else:
                     summary.sentences += len(rows)
         finally:
@@ -298,6 +332,12 @@ def _article_metadata(article: Article) -> dict:
 def _same_articles(old: list[dict], new: list[Article]) -> bool:
     return sorted((a["id"], a["content_hash"], a["source"]) for a in old) == sorted(
         (a.id, a.content_hash, a.source) for a in new)
+
+
+def _already_there(old: list[dict], new: list[Article]) -> bool:
+    """Every added article is already indexed as it is."""
+    have = {(a["id"], a["content_hash"], a["source"]) for a in old}
+    return all((a.id, a.content_hash, a.source) in have for a in new)
 
 
 def _progress(total: int, *, enabled: bool):

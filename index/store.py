@@ -16,9 +16,11 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,18 @@ class BuildInProgress(StoreError):
     """Another rebuild holds the build lock."""
 
 
+_last_micros = 0
+
+
 def new_generation_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    """A new generation's id; ids sort in the order they were made (to the microsecond, and
+    strictly increasing within a process, so two builds in one second still sort right:
+    cleanup keeps the newest older ones)."""
+    global _last_micros
+    micros = max(time.time_ns() // 1000, _last_micros + 1)
+    _last_micros = micros
+    seconds, frac = divmod(micros, 1_000_000)
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f"{frac:06d}-" + uuid.uuid4().hex[:6]
 
 
 def _chroma_settings():
@@ -89,6 +101,7 @@ class Store:
     def publish(self, generation: str, manifest: dict) -> None: ...
     def cleanup(self, keep: int = 1) -> list[str]: ...
     def release(self, generation: str) -> None: ...
+    def discard(self, generation: str) -> None: ...
 
     @contextlib.contextmanager
     def build_lock(self):
@@ -112,7 +125,19 @@ class Store:
 
 
 class LocalStore(Store):
-    """Embedded Chroma: data_dir/generations/<id>/chroma, pointer in data_dir/current.json."""
+    """Embedded Chroma: data_dir/generations/<id>/chroma, pointer in data_dir/current.json.
+
+    Who has a generation open is recorded so that cleanup never deletes it: a builder writes its
+    pid in the generation's builder.pid, a reader leaves a lease file readers/<pid>. Within one
+    process several stores (the bot's library and an in-process builder) share one count per
+    generation. Readers take their lease, and cleanup deletes, under leases.lock, so a reader
+    either holds its lease before cleanup looks or finds the generation already gone.
+    """
+
+    # generation dir -> how many stores of this process have it open (chroma shares one
+    # System per path between them, closed with the last client)
+    _open_here: ClassVar[dict[str, int]] = {}
+    _open_guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
@@ -130,8 +155,8 @@ class LocalStore(Store):
             return None
         except (OSError, ValueError) as e:
             raise StoreError(f"the index pointer {self.data_dir / 'current.json'} is unreadable: {e}") from None
-        gen = data.get("generation")
-        if not gen or not (self._dir(gen) / "manifest.json").exists():
+        gen = data.get("generation") if isinstance(data, dict) else None
+        if not isinstance(gen, str) or not gen or "/" in gen or not (self._dir(gen) / "manifest.json").exists():
             return None
         return gen
 
@@ -141,13 +166,34 @@ class LocalStore(Store):
         except (OSError, ValueError) as e:
             raise StoreError(f"generation {generation} has no readable manifest: {e}") from None
 
+    @contextlib.contextmanager
+    def _leases_lock(self, exclusive: bool):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / "leases.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
     def _client(self, generation: str):
+        """This store's client for a generation, counting one more user of it."""
         import chromadb
 
-        if generation not in self._clients:
-            path = self._dir(generation) / "chroma"
-            self._clients[generation] = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-        return self._clients[generation]
+        if generation in self._clients:
+            client, users = self._clients[generation]
+            self._clients[generation] = (client, users + 1)
+            return client
+        path = self._dir(generation) / "chroma"
+        try:
+            client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        except Exception as e:
+            raise StoreError(f"generation {generation} cannot be opened: {e}") from None
+        self._clients[generation] = (client, 1)
+        key = str(self._dir(generation))
+        with self._open_guard:
+            self._open_here[key] = self._open_here.get(key, 0) + 1
+        return client
 
     def create(self, generation: str):
         gdir = self._dir(generation)
@@ -157,30 +203,55 @@ class LocalStore(Store):
         return tuple(client.create_collection(k, metadata={"hnsw:space": "cosine"}) for k in KINDS)
 
     def open(self, generation: str):
-        self._lease(generation)
+        """The collections of a published generation, leased so that cleanup leaves it alone
+        until the matching `release`."""
+        if generation not in self._clients:
+            with self._leases_lock(exclusive=False):
+                if not (self._dir(generation) / "manifest.json").exists():
+                    raise StoreError(f"generation {generation} is no longer there (a newer one replaced it); "
+                                     "try again")
+                readers = self._dir(generation) / "readers"
+                readers.mkdir(exist_ok=True)
+                (readers / str(os.getpid())).touch()
         client = self._client(generation)
         try:
             return tuple(client.get_collection(k) for k in KINDS)
         except Exception as e:
             raise StoreError(f"generation {generation} cannot be opened: {e}") from None
 
-    def _lease(self, generation: str) -> None:
-        readers = self._dir(generation) / "readers"
-        readers.mkdir(exist_ok=True)
-        (readers / str(os.getpid())).touch()
-
     def release(self, generation: str) -> None:
-        """Forget a generation this process no longer reads, so it can be cleaned up."""
-        client = self._clients.pop(generation, None)
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client._system.stop()  # noqa: SLF001 - chroma keeps one System per path
-            with contextlib.suppress(Exception):
-                from chromadb.api.shared_system_client import SharedSystemClient
+        """Done with a generation (each create/open is paired with one release). The last
+        release closes this store's client, so the generation can be cleaned up.
 
-                SharedSystemClient._identifer_to_system.pop(str(self._dir(generation) / "chroma"), None)  # noqa: SLF001
-        with contextlib.suppress(FileNotFoundError):
-            (self._dir(generation) / "readers" / str(os.getpid())).unlink()
+        Chroma shares one System per path within a process and stops it with its last client
+        (Client.close, chromadb >= 1.1), so another store of this process reading the same
+        generation keeps working."""
+        if generation not in self._clients:
+            return
+        client, users = self._clients[generation]
+        if users > 1:
+            self._clients[generation] = (client, users - 1)
+            return
+        del self._clients[generation]
+        with contextlib.suppress(Exception):
+            client.close()
+        key = str(self._dir(generation))
+        with self._open_guard:
+            left = self._open_here.get(key, 1) - 1
+            if left > 0:
+                self._open_here[key] = left
+            else:
+                self._open_here.pop(key, None)
+        if left <= 0:
+            with contextlib.suppress(FileNotFoundError):
+                (self._dir(generation) / "readers" / str(os.getpid())).unlink()
+
+    def discard(self, generation: str) -> None:
+        """Delete an unfinished generation this process was building."""
+        while generation in self._clients:
+            self.release(generation)
+        if generation != self.current_id():
+            shutil.rmtree(self._dir(generation), ignore_errors=True)
 
     def publish(self, generation: str, manifest: dict) -> None:
         gdir = self._dir(generation)
@@ -191,18 +262,26 @@ class LocalStore(Store):
 
     def _in_use(self, generation: str) -> bool:
         gdir = self._dir(generation)
+        me = os.getpid()
+        with self._open_guard:
+            open_here = self._open_here.get(str(gdir), 0) > 0
+        if open_here:
+            return True
         pid_file = gdir / "builder.pid"
         if pid_file.exists():
             with contextlib.suppress(ValueError, OSError):
-                if _pid_alive(int(pid_file.read_text() or 0)):
+                pid = int(pid_file.read_text() or 0)
+                if pid != me and _pid_alive(pid):
                     return True
         readers = gdir / "readers"
         if readers.is_dir():
             for lease in readers.iterdir():
-                if lease.name.isdigit() and int(lease.name) != os.getpid() and _pid_alive(int(lease.name)):
+                if not lease.name.isdigit() or int(lease.name) == me:
+                    continue
+                if _pid_alive(int(lease.name)):
                     return True
-                if lease.name.isdigit() and int(lease.name) == os.getpid() and generation in self._clients:
-                    return True
+                with contextlib.suppress(OSError):
+                    lease.unlink()  # the process died without releasing it
         return False
 
     def cleanup(self, keep: int = 1) -> list[str]:
@@ -210,17 +289,29 @@ class LocalStore(Store):
         ones, and not open in a live process. Returns the ids removed."""
         if not self.generations.is_dir():
             return []
-        current = self.current_id()
-        complete = sorted(g.name for g in self.generations.iterdir() if (g / "manifest.json").exists())
-        older = [g for g in complete if g != current and g < (current or "~")]
-        kept = set(older[-keep:]) if keep else set()
         removed = []
-        for gdir in sorted(self.generations.iterdir()):
-            gen = gdir.name
-            if gen == current or gen in kept or self._in_use(gen):
-                continue
-            shutil.rmtree(gdir, ignore_errors=True)
-            removed.append(gen)
+        with self._leases_lock(exclusive=True):
+            current = self.current_id()
+            complete = sorted(g.name for g in self.generations.iterdir() if (g / "manifest.json").exists())
+            older = [g for g in complete if g != current and g < (current or "~")]
+            kept = set(older[-keep:]) if keep else set()
+            trash = self.data_dir / "trash"
+            for gdir in sorted(self.generations.iterdir()):
+                gen = gdir.name
+                if gen == current or gen in kept or self._in_use(gen):
+                    continue
+                trash.mkdir(exist_ok=True)
+                try:
+                    gdir.rename(trash / f"{gen}.{os.getpid()}")  # atomic: readers see it gone
+                except OSError as e:
+                    log.warning("could not remove generation %s: %s", gen, e)
+                    continue
+                removed.append(gen)
+        # the slow part, outside the lock (also what an earlier cleanup left half-deleted)
+        trash = self.data_dir / "trash"
+        if trash.is_dir():
+            for old in trash.iterdir():
+                shutil.rmtree(old, ignore_errors=True)
         return removed
 
     def generation_ids(self) -> list[str]:
@@ -296,6 +387,14 @@ class ServerStore(Store):
 
     def release(self, generation: str) -> None:
         pass
+
+    def discard(self, generation: str) -> None:
+        """Drop the collections of an unfinished generation this process was building."""
+        if generation == self.current_id():
+            return
+        for kind in KINDS:
+            with contextlib.suppress(StoreError):
+                self._call(self._client().delete_collection, self._name(generation, kind))
 
     def publish(self, generation: str, manifest: dict) -> None:
         meta = self._meta()

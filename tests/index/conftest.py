@@ -1,0 +1,108 @@
+"""Helpers for the index tests: the `cita` command as a subprocess, corpora, a warm cache."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+CITA = Path(sys.executable).with_name("cita")
+
+CITIES = ["Valencia", "Sevilla", "Bilbao", "Zaragoza", "Málaga", "Murcia", "Córdoba", "Granada",
+          "Oviedo", "Santander", "Toledo", "Cádiz", "León", "Burgos", "Salamanca", "Girona"]
+TOPICS = ["transporte público", "vivienda asequible", "gestión del agua", "energía solar",
+          "reciclaje de residuos", "seguridad vial", "bibliotecas", "parques urbanos",
+          "carriles bici", "atención a mayores", "comedores escolares", "turismo sostenible"]
+MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "septiembre",
+          "octubre", "noviembre", "diciembre"]
+
+
+def article_text(i: int) -> str:
+    """A short, distinct news article (one chunk, a handful of sentences)."""
+    city, topic = CITIES[i % len(CITIES)], TOPICS[(i * 5) % len(TOPICS)]
+    month = MONTHS[i % len(MONTHS)]
+    return (f"{city} aprueba el plan {i} de {topic}\n\n"
+            f"El ayuntamiento de {city} aprobó un plan de {topic} con un presupuesto de {10 + i} "
+            f"millones de euros y {3 * i + 7} proyectos distintos. "
+            f"La alcaldesa dijo que las obras del plan {i} empezarán en {month} y durarán {i % 4 + 2} años. "
+            f"La oposición criticó que el proyecto número {i} llega tarde y pidió más transparencia.\n")
+
+
+def write_articles(folder: Path, n: int, start: int = 0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + n):
+        path = folder / f"{i:03d}_plan.txt"
+        path.write_text(article_text(i), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def cita_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `cita` subprocess: no CITA_*/CHROMA_URL/DISCORD_TOKEN from outside."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CITA_") and k not in {"CHROMA_URL", "DISCORD_TOKEN"}}
+    env.update(CITA_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
+               PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def run_cita(*args: str, data_dir: Path, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+    """`cita ARGS` in a directory with an empty .env (so no developer settings leak in)."""
+    cwd = data_dir.parent / "cwd"
+    cwd.mkdir(parents=True, exist_ok=True)
+    (cwd / ".env").touch()
+    return subprocess.run([str(CITA), *args], cwd=cwd, env=cita_env(data_dir, **env), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def popen_cita(*args: str, data_dir: Path, **env: str) -> subprocess.Popen:
+    cwd = data_dir.parent / "cwd"
+    cwd.mkdir(parents=True, exist_ok=True)
+    (cwd / ".env").touch()
+    return subprocess.Popen([str(CITA), *args], cwd=cwd, env=cita_env(data_dir, **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def cached_vectors(data_dir: Path) -> int:
+    path = data_dir / "cache" / "embeddings.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.fixture
+def warm_data_dir(tmp_path, seed_data_dir) -> Path:
+    """An empty data dir whose embedding cache already holds the seed article and the
+    background set (copied from the session's seed index), so a test embeds only its own text."""
+    data_dir = tmp_path / "data"
+    (data_dir / "cache").mkdir(parents=True)
+    src = sqlite3.connect(seed_data_dir / "cache" / "embeddings.sqlite")
+    dst = sqlite3.connect(data_dir / "cache" / "embeddings.sqlite")
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return data_dir
