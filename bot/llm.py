@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 FALLBACK_NOTE = "LLM answer unavailable ({reason}); showing quotes instead."
 MAX_TOKENS = 320
 MAX_ANSWER_CHARS = 1500
+MAX_QUOTES = 4
 NOT_IN_PASSAGES = "NOT_IN_PASSAGES"
 PROMPT_FILES = {"system": "answer_system.txt", "user": "answer_user.txt"}
 PROMPT_FIELDS = {"system": {"language"}, "user": {"language", "question", "passages"}}
@@ -64,19 +65,19 @@ _DELIMITERS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _INSTRUCTION_PATTERNS = [
-    # "ignore / disregard / forget ... (previous) instructions"
-    r"\b(?:ignore|disregard|forget|override|bypass|ignora\w*|olvid\w*|descart\w*|omit\w*|desobedec\w*"
-    r"|pasa por alto)\b[^.!?\n]{0,60}\b(?:instructions?|prompts?|rules|guidelines|directions|directives"
-    r"|previous|above|prior|instrucciones|indicaciones|reglas|ordenes|directrices|anterior(?:es)?)\b",
+    # "ignore / disregard / forget ... (your | previous) instructions" (imperatives only, so that
+    # "officials ignored the rules" or "ignoraría las reglas" in a news story do not match)
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?"
+    r"|(?:previous|prior|above|earlier|your|all)\s+(?:rules|guidelines|directions|directives|messages?))\b",
+    r"\b(?:ignora|ignore|ignoren|olvida|olvide|olviden|descarta|descarte|omite|omita|desobedece)\b"
+    r"[^.!?\n]{0,40}\b(?:instrucciones|indicaciones|prompt|(?:tus|sus|las|todas las)\s+"
+    r"(?:reglas|ordenes|directrices)\s+anteriores|todo lo anterior)\b",
     # text addressed to a model
-    r"\b(?:system prompt|system message|developer mode|jailbreak|new instructions|nuevas instrucciones"
-    r"|prompt del sistema|mensaje del sistema|modo desarrollador)\b",
-    r"\b(?:you are|you're|eres|actua como|act as)\s+(?:now\s+|ahora\s+)?(?:an?\s+|una?\s+)?"
-    r"(?:ai|a\.i\.|ia|assistant|asistente|language model|modelo de lenguaje|chatbot|llm|bot)\b",
-    r"\b(?:as an?|como una?)\s+(?:ai|ia|language model|modelo de lenguaje|assistant|asistente)\b",
-    r"\b(?:ai|language model|assistant|chatbot|llm|asistente|modelo de lenguaje)s?\s*,?\s+"
-    r"(?:must|should|shall|debe|deberia)\b",
-    # a sentence that starts with an order to output something
+    r"\b(?:you are now|from now on,? you|new instructions|nuevas instrucciones|developer mode"
+    r"|modo desarrollador|a partir de ahora eres|ahora eres)\b",
+    r"\b(?:you are|eres)\s+(?:an?\s+|una?\s+)?(?:ai|ia|language model|modelo de lenguaje|chatbot|llm)\b",
+    # a role header ("System: ...") or a sentence that starts with an order to output something
+    r"^\W{0,3}(?:system|assistant|user|sistema|asistente|usuario)\s*:",
     r"^\W{0,3}(?:say|respond|reply|answer|output|print|write|repeat|di|responde|contesta|escribe|repite"
     r"|imprime)\b\s*(?:only|exactly|with|just|solo|solamente|unicamente|exactamente|con|:|\"|'|“|‘|«)",
 ]
@@ -324,45 +325,47 @@ def _in_normal(run: list[str], normal: list[str]) -> bool:
 
 def cite(checked: CheckedReply, question: str, passages: list[Passage],
          articles: dict[str, dict]) -> tuple[str, list[Citation]]:
-    """The answer text renumbered per article (as the extractive answer numbers them) and one
-    verbatim sentence of each cited passage: the one sharing most words with the claims that
-    cite it (the question's best sentence breaks ties); never an instruction-like sentence."""
-    order: list[int] = []
-    claim_stems: dict[int, set[str]] = {}
-    for claim, cited in checked.claims:
-        for k in cited:
-            if k not in order:
-                order.append(k)
-            claim_stems.setdefault(k, set()).update(stems(strip_markers(claim)))
+    """The answer text renumbered per article (as the extractive answer numbers them) and, for
+    each claim and each passage it cites, the verbatim sentence of that passage sharing most
+    words with the claim (ties: a sentence in the question's language, then the one closest to
+    the question); never an instruction-like sentence. At most MAX_QUOTES, but every cited
+    article keeps at least one."""
+    q_lang = guess_language(question)
     article_n: dict[str, int] = {}
     passage_n: dict[int, int] = {}
-    citations: list[Citation] = []
-    spans_seen: set[tuple[str, int, int]] = set()
-    for k in order:
-        p = passages[k - 1]
-        chunk = p.chunk
-        n = article_n.setdefault(chunk.article_id, len(article_n) + 1)
-        passage_n[k] = n
-        candidates = [(s, e) for s, e in chunk.sentences if not instruction_like(chunk.sentence_text(s, e))]
-        if not candidates:
-            raise LLMRejected("cited a passage with nothing to quote")
-        best = max(candidates, key=lambda span: (len(stems(chunk.sentence_text(*span)) & claim_stems[k]),
-                                                 p.sentence_scores.get(span, 0.0)))
-        if (chunk.article_id, *best) in spans_seen:
-            continue
-        spans_seen.add((chunk.article_id, *best))
-        meta = articles.get(chunk.article_id, {})
+    picked: list[tuple[int, Passage, tuple[int, int]]] = []
+    for claim, cited in checked.claims:
+        claim_stems = stems(strip_markers(claim))
+        for k in cited:
+            p = passages[k - 1]
+            chunk = p.chunk
+            passage_n[k] = article_n.setdefault(chunk.article_id, len(article_n) + 1)
+            candidates = [span for span in chunk.sentences if not instruction_like(chunk.sentence_text(*span))]
+            if not candidates:
+                raise LLMRejected("cited a passage with nothing to quote")
+            best = max(candidates, key=lambda span: (
+                len(stems(chunk.sentence_text(*span)) & claim_stems),
+                guess_language(chunk.sentence_text(*span)) == q_lang,
+                p.sentence_scores.get(span, 0.0)))
+            if all((chunk.article_id, best) != (q.chunk.article_id, span) for _, q, span in picked):
+                picked.append((passage_n[k], p, best))
+    kept = picked[:MAX_QUOTES]
+    for item in picked[MAX_QUOTES:]:
+        if all(item[0] != n for n, _, _ in kept):
+            kept.append(item)
+    citations = []
+    for n, p, (s, e) in kept:
+        meta = articles.get(p.chunk.article_id, {})
         citations.append(Citation(
-            n=n, article_id=chunk.article_id, title=meta.get("title", ""), source=meta.get("source", ""),
-            published=meta.get("published", ""), quote=chunk.sentence_text(*best), start=best[0], end=best[1],
-            score=round(float(p.sentence_scores.get(best, p.score)), 4)))
+            n=n, article_id=p.chunk.article_id, title=meta.get("title", ""), source=meta.get("source", ""),
+            published=meta.get("published", ""), quote=p.chunk.sentence_text(s, e), start=s, end=e,
+            score=round(float(p.sentence_scores.get((s, e), p.score)), 4)))
 
     def renumber(m: re.Match) -> str:
         ns = dict.fromkeys(passage_n[int(k)] for k in re.findall(r"\d+", m.group()) if int(k) in passage_n)
         return " " + "".join(f"[{n}]" for n in ns) if ns else ""
 
     text = re.sub(r"(?:\s*\[\d+\])+", renumber, checked.text).strip()
-    citations.sort(key=lambda c: (c.n, c.start))
     return text, citations
 
 
@@ -396,6 +399,10 @@ class LLMAnswerer:
             timeout=settings.llm_timeout_s,
             max_retries=1,
         )
+        # The openai client imports its chat resource on first use, which takes seconds on a busy
+        # machine: do it now, at start-up, so it does not eat into the first answer's time-out.
+        import openai.resources.chat  # noqa: F401
+
         return cls(llm, prompts, timeout_s=settings.llm_timeout_s)
 
     def improve(self, answer: Answer, passages: list[Passage], articles: dict[str, dict]) -> Answer:
