@@ -443,9 +443,10 @@ class CitaMixin:
             elif self.settings.answer_in_threads and isinstance(channel, discord.TextChannel) and sent:
                 # a thread on the answer, for follow-up questions
                 try:
-                    thread = await sent[0].create_thread(name=replies.clip(question, THREAD_NAME_LIMIT),
-                                                         auto_archive_duration=1440)
-                except discord.HTTPException as e:
+                    # the follow-up message carries no guild; start the thread through the channel
+                    thread = await channel.get_partial_message(sent[0].id).create_thread(
+                        name=replies.clip(question, THREAD_NAME_LIMIT), auto_archive_duration=1440)
+                except (discord.HTTPException, ValueError) as e:
                     log.info("no follow-up thread for /ask in %s: %s", channel.id, e)
                 else:
                     self.conversations.start(thread.id, [Turn(question, answer.answer, answer.abstained)])

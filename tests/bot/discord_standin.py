@@ -251,8 +251,15 @@ class StandIn:
         return out
 
     def wait_ready(self, timeout: float = 30.0, sessions: int = 1) -> None:
-        self.wait_until(lambda: sum(1 for s in self.sessions if s.identified) >= sessions, timeout,
+        self.wait_until(lambda: sum(1 for s in self.sessions if s.identified and not s.ws.closed) >= sessions, timeout,
                         f"{sessions} identified gateway session(s)")
+
+    def bot_messages(self, channel_id: int) -> list[dict]:
+        """Messages the bot created in a channel (as the stand-in stored them, with ids), oldest first."""
+        with self._cond:
+            msgs = [m for m in self.messages.values()
+                    if int(m["channel_id"]) == int(channel_id) and m["author"]["id"] == str(self.bot.id)]
+        return sorted(msgs, key=lambda m: int(m["id"]))
 
     def heartbeat_times(self) -> list[float]:
         with self._cond:
@@ -736,3 +743,52 @@ class _suppress:
 
     def __exit__(self, *exc):
         return True
+
+
+# -- shared pieces for the end-to-end tests -------------------------------------------------------
+
+class SlowAnswerer:
+    """The real answerer, made slow the way a big index or a slow machine makes it slow: it burns
+    CPU in pure Python (holding the GIL in slices, as embedding and ranking code does) before
+    answering for real."""
+
+    def __init__(self, inner, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = seconds
+        self.calls: list[tuple[float, float]] = []
+
+    @property
+    def library(self):
+        return self.inner.library
+
+    def ask(self, question, **kwargs):
+        start = time.monotonic()
+        x = 0
+        while time.monotonic() - start < self.seconds:
+            x += 1
+        answer = self.inner.ask(question, **kwargs)
+        self.calls.append((start, time.monotonic()))
+        return answer
+
+
+def bot_settings(settings_for, data_dir, standin: StandIn, **overrides):
+    overrides.setdefault("cooldown_s", 0.0)
+    return settings_for(data_dir, discord_token=standin.token, discord_api_url=standin.api_url, **overrides)
+
+
+def text_of(payload: dict) -> str:
+    """Everything a person would read in a message payload."""
+    parts = [payload.get("content") or ""]
+    for e in payload.get("embeds") or []:
+        parts += [e.get("title", ""), e.get("description", "")]
+        parts += [f["name"] + "\n" + f["value"] for f in e.get("fields", [])]
+        parts.append(e.get("footer", {}).get("text", ""))
+    return "\n".join(p for p in parts if p)
+
+
+def pings_nobody(payload: dict) -> bool:
+    """Discord pings no one for this message: allowed_mentions parses nothing, lists no user or
+    role, and does not ping the author of a replied-to message."""
+    am = payload.get("allowed_mentions")
+    return (isinstance(am, dict) and am.get("parse") == [] and not am.get("users") and not am.get("roles")
+            and not am.get("replied_user", False))
