@@ -114,6 +114,9 @@ class CitaMixin:
         client_kwargs.setdefault("intents", required_intents())
         client_kwargs.setdefault("allowed_mentions", NO_MENTIONS)
         client_kwargs.setdefault("chunk_guilds_at_startup", False)
+        # Cita never joins voice: no start-up warnings about voice libraries
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(**client_kwargs)
         if settings.discord_api_url:  # a stand-in of Discord's API (tests)
             discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
