@@ -91,6 +91,7 @@ class Builder:
         self.config = config
         self.progress = progress
         self.cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite", embedder.name, embedder.dim)
+        self._bar = _progress(0, enabled=False)
 
     # -- public operations ------------------------------------------------------------------
 
@@ -170,12 +171,14 @@ class Builder:
                 return summary
 
             generation = new_generation_id()
+            prepared = self._prepare(articles, summary)
+            self._bar = _progress(len(self.cache.missing(_texts_to_embed(prepared))), enabled=self.progress)
             try:
                 chunks_col, sentences_col, background_col = self.store.create(generation)
                 self._write_background(background_col, summary)
                 if kept:
                     self._copy(current_id, {a["id"] for a in kept}, chunks_col, sentences_col, summary)
-                written = self._write(articles, chunks_col, sentences_col, summary)
+                written = self._write(prepared, chunks_col, sentences_col, summary)
                 all_articles = kept + [a.meta() for a in written]
                 if not all_articles and not drop:
                     raise NothingIndexed(summary.skipped)
@@ -191,11 +194,13 @@ class Builder:
                 }
                 self.store.publish(generation, manifest)
             except BaseException:
+                self._bar(0, done=True)
                 # Ctrl-C, a full disk, a store error: the current generation keeps serving and
                 # the unfinished one goes (a kill -9 leaves it to the next cleanup)
                 with contextlib.suppress(Exception):
                     self.store.discard(generation)
                 raise
+            self._bar(0, done=True)
             self.store.release(generation)
             summary.removed_generations = self.store.cleanup(keep=1)
         summary.seconds = time.perf_counter() - start
@@ -208,34 +213,36 @@ class Builder:
         collection.add(ids=[f"bg{i}" for i in range(len(texts))], documents=texts,
                        embeddings=[vectors[_key(t)] for t in texts])
 
-    def _write(self, articles: list[Article], chunks_col, sentences_col, summary: BuildSummary) -> list[Article]:
-        """Chunk, embed and store the articles; returns those that had something to index."""
+    def _prepare(self, articles: list[Article], summary: BuildSummary) -> list[tuple[Article, list[Chunk]]]:
+        """The chunks of each article; an article without any is skipped."""
+        prepared = []
+        for article in articles:
+            chunks = chunk_article(article, chunk_tokens=self.config.chunk_tokens,
+                                   overlap_tokens=self.config.chunk_overlap_tokens)
+            if chunks:
+                prepared.append((article, chunks))
+            else:
+                summary.skipped.append(Skipped(article.source, "no sentences to index"))
+        return prepared
+
+    def _write(self, prepared: list[tuple[Article, list[Chunk]]], chunks_col, sentences_col,
+               summary: BuildSummary) -> list[Article]:
+        """Embed and store the chunked articles, a few dozen chunks at a time."""
         from llama_index.core.schema import TextNode
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         chunk_store = ChromaVectorStore(chroma_collection=chunks_col)
-        bar = _progress(len(articles), enabled=self.progress)
         batch: list[tuple[Article, list[Chunk]]] = []
-        written: list[Article] = []
         pending = 0
-        for article in articles:
-            chunks = chunk_article(article, chunk_tokens=self.config.chunk_tokens,
-                                   overlap_tokens=self.config.chunk_overlap_tokens)
-            if not chunks:
-                summary.skipped.append(Skipped(article.source, "no sentences to index"))
-                continue
-            written.append(article)
+        for article, chunks in prepared:
             batch.append((article, chunks))
             pending += len(chunks)
             if pending >= 64:
                 self._flush(batch, chunk_store, sentences_col, summary, TextNode)
-                bar(len(batch))
                 batch, pending = [], 0
         if batch:
             self._flush(batch, chunk_store, sentences_col, summary, TextNode)
-            bar(len(batch))
-        bar(0, done=True)
-        return written
+        return [article for article, _ in prepared]
 
     def _flush(self, batch, chunk_store, sentences_col, summary: BuildSummary, TextNode) -> None:
         chunk_texts: dict[str, str] = {}
@@ -285,6 +292,7 @@ class Builder:
             self.cache.put_many(fresh)
             found.update(fresh)
             summary.embedded += len(part)
+            self._bar(len(part))
         return found
 
     def _copy(self, generation: str, article_ids: set[str], chunks_col, sentences_col, summary: BuildSummary) -> None:
@@ -340,13 +348,24 @@ def _already_there(old: list[dict], new: list[Article]) -> bool:
     return all((a.id, a.content_hash, a.source) in have for a in new)
 
 
+def _texts_to_embed(prepared: list[tuple[Article, list[Chunk]]]) -> list[str]:
+    """The cache keys of everything a build embeds: the background set, chunks and sentences."""
+    keys = [_key(t) for t in background_sentences()]
+    for article, chunks in prepared:
+        for c in chunks:
+            keys.append(c.content_key)
+            keys.extend(_key(article.text[s:e]) for s, e in c.sentences)
+    return keys
+
+
 def _progress(total: int, *, enabled: bool):
-    """A tqdm bar on stderr when asked for and there is something to show; a no-op otherwise."""
+    """A tqdm bar on stderr counting the vectors to compute, when asked for and there are any;
+    a no-op otherwise."""
     if not enabled or total == 0:
         return lambda n, done=False: None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="article", desc="embedding", file=sys.stderr, leave=False)
+    bar = tqdm(total=total, unit="vector", desc="embedding", file=sys.stderr, leave=False)
 
     def update(n: int, done: bool = False) -> None:
         bar.update(n)

@@ -36,6 +36,17 @@ class EmbeddingCache:
                     found[key] = vec
         return found
 
+    def missing(self, keys: list[str]) -> list[str]:
+        """The keys that have no vector yet (without loading the vectors)."""
+        have: set[str] = set()
+        for i in range(0, len(keys), 500):
+            batch = keys[i:i + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(f"SELECT key FROM vectors WHERE model=? AND length(vec)=? AND key IN ({marks})",
+                                    [self.model, self.dim * 4, *batch])
+            have.update(key for (key,) in rows)
+        return [k for k in dict.fromkeys(keys) if k not in have]
+
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",

@@ -344,7 +344,14 @@ def test_progress_bar_and_summary_line(warm_data_dir, e5, tmp_path, capsys):
     finally:
         builder.close()
     err = capsys.readouterr().err
-    assert "embedding" in err and "2/2" in err and "article" in err
+    assert summary.embedded > 0
+    assert "embedding" in err and f"{summary.embedded}/{summary.embedded}" in err and "vector" in err
+    again = make_builder(warm_data_dir, e5, progress=True)
+    try:
+        again.rebuild([corpus])
+    finally:
+        again.close()
+    assert "embedding" not in capsys.readouterr().err, "no bar when there is nothing to embed"
     line = summary.line()
     for part in ("articles: 2", f"chunks: {summary.chunks}", f"embedded: {summary.embedded}",
                  f"reused: {summary.reused}", "skipped: 0", "seconds: "):
