@@ -303,7 +303,7 @@ def echoed_instruction(answer: str, question: str, passages: list[Passage]) -> s
     elsewhere = set(words(" ".join(normal) + " " + question))
     for sentence in planted:
         sw = words(sentence)
-        only_here = {w for w in sw if w not in elsewhere and w not in _STOP and not w.isdigit()}
+        only_here = {w for w in sw if len(w) >= 4 and w not in elsewhere and w not in _STOP and not w.isdigit()}
         hit = [w for w in answer_words if w in only_here]
         if hit:
             return " ".join(dict.fromkeys(hit))
