@@ -72,6 +72,7 @@ class SentenceTransformerEmbedder(Embedder):
         except ImportError:
             raise EmbeddingModelError(
                 f"the model {name!r} needs sentence-transformers: pip install -e '.[st]'") from None
+        _quiet_transformers()
         try:
             self._model = SentenceTransformer(str(path), device="cpu")
         except Exception as e:
@@ -79,7 +80,9 @@ class SentenceTransformerEmbedder(Embedder):
         self._lock = threading.Lock()
         self._e5 = "e5" in name.lower()
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = (getattr(self._model, "get_embedding_dimension", None)  # sentence-transformers >= 6
+                     or self._model.get_sentence_embedding_dimension)
+        self.dim = int(dimension())
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -94,6 +97,16 @@ class SentenceTransformerEmbedder(Embedder):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode([("passage: " if self._e5 else "") + t for t in texts])
+
+
+def _quiet_transformers() -> None:
+    """No "Loading weights" bar from transformers on every command: Cita draws its own."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except Exception:  # an older or newer transformers without it: only cosmetic
+        pass
 
 
 def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
