@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import urllib.error
 import urllib.request
@@ -86,6 +87,25 @@ def _decode(data: bytes) -> str | None:
         return None
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def _decode_html(data: bytes, charset: str | None = None, *, lenient: bool = False) -> str | None:
+    """A page's text in the encoding it declares (HTTP header, then <meta charset>), else UTF-8.
+    Lenient (web pages): undecodable bytes become U+FFFD instead of rejecting the page."""
+    candidates = [c for c in (charset,) if c]
+    m = _META_CHARSET.search(data[:4096])
+    if m:
+        candidates.append(m.group(1).decode("ascii", "ignore"))
+    candidates += ["utf-8-sig"]
+    for encoding in candidates:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", errors="replace") if lenient else None
+
+
 def has_text(text: str) -> bool:
     return sum(ch.isalnum() for ch in text) >= 20
 
@@ -117,13 +137,16 @@ def load_file(path: Path, *, max_bytes: int, key: str | None = None,
         return [], [Skipped(source, "empty file")]
     if _looks_binary(data):
         return [], [Skipped(source, "binary file, not text")]
+    if suffix in {".html", ".htm"}:
+        html = _decode_html(data)
+        if html is None:
+            return [], [Skipped(source, "not valid text in the encoding the page declares (or UTF-8)")]
+        return parse_html(html, source=source, key=key)
     text = _decode(data)
     if text is None:
         return [], [Skipped(source, "not valid UTF-8 text")]
     if suffix == ".jsonl":
         return parse_jsonl(text, source=source)
-    if suffix in {".html", ".htm"}:
-        return parse_html(text, source=source, key=key)
     if not has_text(text):
         return [], [Skipped(source, "no article text")]
     title = _first_line(text)
@@ -251,17 +274,20 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float = MAX_FETCH_SECONDS) -
     request = urllib.request.Request(url, headers={"User-Agent": "Cita/0.1 (+news quoting bot)"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
+            content_type = resp.headers.get_content_type() if resp.headers.get("Content-Type") else ""
+            if content_type and not (content_type.startswith("text/") or "html" in content_type
+                                     or content_type.endswith("xml")):
+                return [], [Skipped(url, f"not a web page ({content_type})")]
             data = resp.read(max_bytes + 1)
-            charset = resp.headers.get_content_charset() or "utf-8"
+            charset = resp.headers.get_content_charset()
             final_url = resp.geturl()
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or getattr(e, "code", None) or e.__class__.__name__
         return [], [Skipped(url, f"could not fetch ({reason})")]
     if len(data) > max_bytes:
         return [], [Skipped(url, f"page over the size limit (> {max_bytes / 1e6:g} MB)")]
-    try:
-        html = data.decode(charset, errors="replace")
-    except LookupError:
-        html = data.decode("utf-8", errors="replace")
+    if _looks_binary(data):
+        return [], [Skipped(url, "not a web page (binary content)")]
+    html = _decode_html(data, charset, lenient=True)
     articles, skipped = parse_html(html, source=final_url, key=url)
     return articles, skipped

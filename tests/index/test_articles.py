@@ -263,3 +263,84 @@ def test_fetch_url_that_cannot_be_reached_is_skipped():
         port = s.getsockname()[1]
     articles, [skipped] = fetch_url(f"http://127.0.0.1:{port}/story", max_bytes=MB, timeout=5)
     assert articles == [] and skipped.reason.startswith("could not fetch")
+
+
+def test_html_in_the_encoding_it_declares(tmp_path):
+    page = HTML.replace("<head>", '<head><meta charset="iso-8859-1">', 1)
+    path = write(tmp_path / "latin1.html", page.encode("latin-1"))
+    [article], skipped = load_file(path, max_bytes=MB)
+    assert skipped == [] and "Estados Unidos pidió a México" in article.text
+    undeclared = write(tmp_path / "undeclared.html", HTML.encode("latin-1"))
+    articles, [bad] = load_file(undeclared, max_bytes=MB)
+    assert articles == [] and "not valid text in the encoding" in bad.reason
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A few pages served on 127.0.0.1, each with the Content-Type a real server would send."""
+    import http.server
+    import threading
+
+    pages = {
+        "/story": ("text/html; charset=utf-8", HTML.encode()),
+        "/latin1": ("text/html; charset=ISO-8859-1", HTML.encode("latin-1")),
+        "/latin1-meta": ("text/html", HTML.replace("<head>", '<head><meta charset="windows-1252">', 1)
+                         .encode("cp1252")),
+        "/report.pdf": ("application/pdf", b"%PDF-1.4\n" + bytes(range(256)) * 8),
+        "/menu": ("text/html", EMPTY_PAGE.encode()),
+        "/big": ("text/html", HTML.replace("</article>", "<p>" + STORY * 400 + "</p></article>").encode()),
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/moved":
+                self.send_response(301)
+                self.send_header("Location", "/story")
+                self.end_headers()
+                return
+            if self.path not in pages:
+                self.send_error(404)
+                return
+            ctype, body = pages[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_url_extracts_the_article_and_keeps_the_url_as_key(site):
+    [article], skipped = fetch_url(f"{site}/story", max_bytes=MB)
+    assert skipped == []
+    assert article.title == "EU pide a México resultados concretos"
+    assert article.source == "https://news.example.com/2026/01/eu-pide-resultados"  # canonical
+    assert article.published == "2026-01-16" and article.author == "Ana Pérez"
+    [moved], _ = fetch_url(f"{site}/moved", max_bytes=MB)
+    assert moved.text == article.text and moved.id != article.id, "keyed on the URL asked for"
+
+
+def test_fetch_url_decodes_the_declared_charset(site):
+    for path in ("/latin1", "/latin1-meta"):  # in the HTTP header, or only in <meta charset>
+        [article], _ = fetch_url(f"{site}{path}", max_bytes=MB)
+        assert "Estados Unidos pidió a México" in article.text and "\ufffd" not in article.text
+
+
+@pytest.mark.parametrize("path, reason", [
+    ("/report.pdf", "not a web page (application/pdf)"),
+    ("/menu", "no article text found in the page"),
+    ("/missing", "could not fetch (Not Found)"),
+    ("/big", "page over the size limit"),
+])
+def test_fetch_url_skips_what_is_not_an_article(site, path, reason):
+    articles, [skipped] = fetch_url(f"{site}{path}", max_bytes=20_000)
+    assert articles == [] and skipped.source == f"{site}{path}"
+    assert reason in skipped.reason
