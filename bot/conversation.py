@@ -6,7 +6,7 @@ meeting. What goes into `context` is the earlier *questions* of the thread, most
 answerer blends the last two into the query. Earlier answers are not passed: on the seed article,
 with four question/follow-up pairs, the earlier questions found the right passage for 3 of 4
 follow-ups, the questions plus answers also 3, the answers alone 2, nothing 1 (see the README,
-section Discord). Abstained turns count too: the user's topic is in their question either way.
+section Discord). A question counts as soon as it is asked, whatever its answer: the user's topic is in it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ MAX_THREADS = 2000
 
 @dataclass(frozen=True)
 class Turn:
+    """One question asked in a thread (recorded when it is asked, before it is answered)."""
+
     question: str
-    answer: str = ""
-    abstained: bool = False
 
 
 def context_for(turns: list[Turn], *, max_turns: int = MAX_CONTEXT_TURNS) -> list[str] | None:

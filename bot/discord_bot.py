@@ -41,6 +41,8 @@ HISTORY_LIMIT = 20
 NOT_ALLOWED_TO_REINDEX = "Only members with the **Manage Server** permission can rebuild the index."
 REINDEX_RUNNING = "A rebuild is already running; I'll use the new index as soon as it is published."
 ANSWER_FAILED = "Sorry, something went wrong while answering; the error has been logged."
+STOPPING = "I'm restarting: ask again in a minute."
+DRAIN_S = 15.0  # on shutdown, how long answers in progress may take to be sent
 
 
 def required_intents() -> discord.Intents:
@@ -132,6 +134,7 @@ class CitaMixin:
         self.feedback = FeedbackLog(settings.feedback_path)
         self.executor = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="cita-answer")
         self._rebuild_lock = asyncio.Lock()
+        self._stopping = False
         self._register_commands()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -152,6 +155,13 @@ class CitaMixin:
                  len(self.guilds))
 
     async def close(self) -> None:
+        """Stop taking questions, let the answers in progress be sent (up to DRAIN_S), close."""
+        if not self._stopping:
+            self._stopping = True
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + DRAIN_S
+            while self.gate.pending and loop.time() < deadline and not self.is_closed():
+                await asyncio.sleep(0.05)
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -265,6 +275,9 @@ class CitaMixin:
         if message.guild is not None and not self.channel_policy.permits(channel.id, _parent_id(channel)):
             log.debug("ignoring a question in channel %s (not in CITA_CHANNELS)", channel.id)
             return
+        if self._stopping:
+            await self.send_text(channel, STOPPING, reference=message)
+            return
         try:
             question = guards.question_from_message(message.content, bot_ids=bot_ids,
                                                     has_attachments=bool(message.attachments),
@@ -287,6 +300,8 @@ class CitaMixin:
             if not self.conversations.knows(thread.id):
                 self.conversations.start(thread.id, await self._turns_from_history(thread, before=message))
             context = self.conversations.context(thread.id)
+            # remembered now, not after answering: a quick next question already has it as context
+            self.conversations.record(thread.id, Turn(question))
         elif kind == "mention" and self.settings.answer_in_threads and isinstance(channel, discord.TextChannel):
             thread = await self._open_thread(message, question)
             if thread is not None:
@@ -307,8 +322,6 @@ class CitaMixin:
                                      "permissions there.", reference=message)
             return
         self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
-        if thread is not None:
-            self.conversations.record(thread.id, Turn(question, answer.answer, answer.abstained))
 
     async def _open_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
         try:
@@ -317,7 +330,7 @@ class CitaMixin:
         except discord.HTTPException as e:
             log.info("answering inline: could not open a thread in %s (%s)", message.channel.id, e)
             return None
-        self.conversations.start(thread.id)
+        self.conversations.start(thread.id, [Turn(question)])
         return thread
 
     async def _turns_from_history(self, thread: discord.Thread, *, before: discord.Message) -> list[Turn]:
@@ -415,6 +428,9 @@ class CitaMixin:
                 interaction.channel_id, _parent_id(channel)):
             await self._refuse(interaction, guards.CHANNEL_NOT_ALLOWED)
             return
+        if self._stopping:
+            await self._refuse(interaction, STOPPING)
+            return
         try:
             question = guards.validate_question(question, max_chars=self.settings.max_question_chars)
             ticket = self.gate.admit(interaction.user.id)
@@ -427,6 +443,7 @@ class CitaMixin:
             in_bot_thread = self._in_bot_thread(channel)
             if in_bot_thread:
                 context = self.conversations.context(channel.id)
+                self.conversations.record(channel.id, Turn(question))
             answer, error = await self.answer_or_error(question, context)
             if answer is None:
                 await interaction.followup.send(replies.text_reply(error).content, allowed_mentions=NO_MENTIONS)
@@ -441,9 +458,7 @@ class CitaMixin:
                     kwargs["embeds"] = [discord.Embed.from_dict(e) for e in item.embeds]
                 sent.append(await interaction.followup.send(**kwargs))
             self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
-            if in_bot_thread:
-                self.conversations.record(channel.id, Turn(question, answer.answer, answer.abstained))
-            elif self.settings.answer_in_threads and isinstance(channel, discord.TextChannel) and sent:
+            if not in_bot_thread and self.settings.answer_in_threads and isinstance(channel, discord.TextChannel) and sent:
                 # a thread on the answer, for follow-up questions
                 try:
                     # the follow-up message carries no guild; start the thread through the channel
@@ -452,7 +467,7 @@ class CitaMixin:
                 except (discord.HTTPException, ValueError) as e:
                     log.info("no follow-up thread for /ask in %s: %s", channel.id, e)
                 else:
-                    self.conversations.start(thread.id, [Turn(question, answer.answer, answer.abstained)])
+                    self.conversations.start(thread.id, [Turn(question)])
 
     async def on_sources(self, interaction: discord.Interaction, page: int) -> None:
         from index.store import StoreError

@@ -116,3 +116,23 @@ def test_heartbeats_and_other_users_are_served_while_an_answer_is_computed(stand
     time.sleep(0.5)
     beats = [t for t in standin.heartbeat_times() if t >= start - 0.3]
     assert max(b - a for a, b in zip(beats, beats[1:])) >= 1.2
+
+
+def test_on_shutdown_answers_in_progress_are_still_sent_and_new_questions_told_to_wait(standin, start_bot,
+                                                                                       seed_answerer):
+    import threading
+
+    from bot.discord_bot import STOPPING
+
+    runner = start_bot(answerer=SlowAnswerer(seed_answerer, seconds=2.0))
+    question = standin.user_message("When is the security meeting?")
+    standin.wait_for(lambda r: r.matches("POST", rf"/channels/{question['id']}/typing"), what="the work to start")
+    stopper = threading.Thread(target=runner.stop)
+    stopper.start()
+    standin.wait_until(lambda: runner.client._stopping, what="the bot to start stopping")
+    late = standin.user_message("What did the US demand?", author=standin.bob)
+    assert reply_to(standin, late).json["content"] == STOPPING
+    answer = answer_in_thread(standin, question)
+    assert answer.json["embeds"][0]["title"] == "When is the security meeting?"
+    stopper.join(30)
+    assert runner.client.is_closed()
