@@ -570,6 +570,8 @@ def run_bot(settings: Settings, invite_url: bool = False, **client_kwargs) -> in
     """`cita bot`: run until stopped; or, with invite_url, print the invite URL. Returns the exit
     code. Startup problems (token, index, intents) are one line on stderr, never a traceback."""
     token = settings.discord_token.strip()
+    if token[:4].lower() == "bot ":  # pasted with the header prefix
+        token = token[4:].strip()
     if invite_url:
         if not token:
             return _fail("DISCORD_TOKEN is not set: the invite URL needs the application id in the bot "

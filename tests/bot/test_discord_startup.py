@@ -15,7 +15,6 @@ import pytest
 
 from bot.discord_bot import required_permissions, run_bot
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, make_token, pings_nobody
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +79,12 @@ def test_the_invite_url_carries_the_application_id_permissions_and_scopes(tmp_pa
     assert one_line(bad.stderr).startswith("cita: DISCORD_TOKEN does not look like a bot token")
 
 
+def test_a_token_pasted_with_its_bot_prefix_still_works(settings_for, tmp_path, capsys):
+    token = make_token(42)
+    assert run_bot(settings_for(tmp_path, discord_token=f"Bot {token}"), invite_url=True) == 0
+    assert "client_id=42&" in capsys.readouterr().out
+
+
 def test_without_an_index_it_says_which_command_builds_it(tmp_path, standin):
     done = cita("bot", cwd=tmp_path, DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url,
                 CITA_DATA_DIR=tmp_path / "empty")
@@ -138,11 +143,11 @@ def test_cita_bot_answers_and_stops_cleanly_on_sigterm_without_logging_the_token
     assert standin.token not in out + err + log, "the token never appears, even at -v (debug) level"
 
 
-def test_shard_settings_must_agree(settings_for, seed_data_dir, capsys):
-    settings = settings_for(seed_data_dir, discord_token=make_token(1), shard_ids=frozenset({1}))
+def test_shard_settings_must_agree(settings_for, tmp_path, capsys):
+    settings = settings_for(tmp_path, discord_token=make_token(1), shard_ids=frozenset({1}))
     assert run_bot(settings) == 2
     assert capsys.readouterr().err.strip() == "cita: CITA_SHARD_IDS needs CITA_SHARD_COUNT (the total number of shards)"
-    settings = settings_for(seed_data_dir, discord_token=make_token(1), shard_count=2, shard_ids=frozenset({2}))
+    settings = settings_for(tmp_path, discord_token=make_token(1), shard_count=2, shard_ids=frozenset({2}))
     assert run_bot(settings) == 2
 
 
