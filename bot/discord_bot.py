@@ -287,7 +287,11 @@ class CitaMixin:
             await self.send_text(channel, r.message, reference=message)
             return
         with ticket:
-            await self._answer_message(message, question, kind)
+            try:
+                await self._answer_message(message, question, kind)
+            except Exception:
+                log.exception("handling a question in channel %s failed", channel.id)
+                await self.send_text(channel, ANSWER_FAILED, reference=message)
 
     async def _answer_message(self, message: discord.Message, question: str, kind: str) -> None:
         channel = message.channel
@@ -458,7 +462,8 @@ class CitaMixin:
                     kwargs["embeds"] = [discord.Embed.from_dict(e) for e in item.embeds]
                 sent.append(await interaction.followup.send(**kwargs))
             self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
-            if not in_bot_thread and self.settings.answer_in_threads and isinstance(channel, discord.TextChannel) and sent:
+            if (not in_bot_thread and self.settings.answer_in_threads and sent
+                    and isinstance(channel, discord.TextChannel)):
                 # a thread on the answer, for follow-up questions
                 try:
                     # the follow-up message carries no guild; start the thread through the channel

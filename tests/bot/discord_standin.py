@@ -243,7 +243,8 @@ class StandIn:
             for r in self.requests:
                 if r.json is None or r.method not in ("POST", "PATCH"):
                     continue
-                if re.fullmatch(r"/channels/\d+/messages", r.path) or re.fullmatch(r"/webhooks/\d+/[^/]+(/messages/.*)?", r.path):
+                if (re.fullmatch(r"/channels/\d+/messages", r.path)
+                        or re.fullmatch(r"/webhooks/\d+/[^/]+(/messages/.*)?", r.path)):
                     out.append(r.json)
                 elif re.fullmatch(r"/interactions/\d+/[^/]+/callback", r.path) and r.json.get("data"):
                     if r.json.get("type") in (4, 7):

@@ -56,8 +56,8 @@ def answer_in(standin, channel_id, *, after: float = 0.0, what: str = "the answe
 def test_a_mention_is_answered_in_a_new_thread_with_quotes_and_sources(standin, start_bot):
     start_bot()
     question = standin.user_message("When is the security meeting?")
-    opened = standin.wait_for(lambda r: r.matches("POST", rf"/channels/{standin.general}/messages/{question['id']}/threads"),
-                              what="a thread on the question")
+    thread_path = rf"/channels/{standin.general}/messages/{question['id']}/threads"
+    opened = standin.wait_for(lambda r: r.matches("POST", thread_path), what="a thread on the question")
     assert opened.json["name"] == "When is the security meeting?"
     thread_id = question["id"]  # a thread started from a message has the message's id
     answer = answer_in(standin, thread_id)
@@ -97,8 +97,8 @@ def test_slash_ask_is_deferred_within_3_s_and_answered_by_a_follow_up(standin, s
     assert SEED_TITLE in embed["fields"][0]["value"]
     # a thread on the answer, for follow-up questions
     answer_msg = standin.bot_messages(standin.general)[-1]
-    opened = standin.wait_for(lambda r: r.matches("POST", rf"/channels/{standin.general}/messages/{answer_msg['id']}/threads"),
-                              what="a follow-up thread on the /ask answer")
+    thread_path = rf"/channels/{standin.general}/messages/{answer_msg['id']}/threads"
+    opened = standin.wait_for(lambda r: r.matches("POST", thread_path), what="a follow-up thread on the /ask answer")
     assert opened.json["name"] == "What did the US demand?"
 
 
