@@ -15,13 +15,15 @@ import pytest
 
 from bot.discord_bot import required_permissions, run_bot
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, make_token, pings_nobody
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def cita_env(**values) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CITA_", "DISCORD_", "CHROMA_"))}
-    env.update(HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False", DISCORD_TOKEN="")
+    # the code under test, whichever checkout this is
+    env.update(HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False", DISCORD_TOKEN="", PYTHONPATH=str(ROOT))
     env.update({k: str(v) for k, v in values.items()})
     return env
 
