@@ -200,6 +200,11 @@ def choose_quotes(question: str, passages: list[Passage]) -> list[tuple[Passage,
     return picked
 
 
+def quoted(quote: str) -> str:
+    """The quote in quotation marks, unless it already starts with one."""
+    return quote if quote[:1] in "“\"«'‘" else f"“{quote}”"
+
+
 def _same_content(p1: Passage, span1: tuple[int, int], p2: Passage, span2: tuple[int, int]) -> bool:
     v1, v2 = p1.sentence_vectors.get(span1), p2.sentence_vectors.get(span2)
     return v1 is not None and v2 is not None and float(v1 @ v2) >= SAME_CONTENT
@@ -222,5 +227,5 @@ def extractive_answer(question: str, passages: list[Passage], articles: dict[str
             n=n, article_id=p.chunk.article_id, title=meta.get("title", ""), source=meta.get("source", ""),
             published=meta.get("published", ""), quote=p.chunk.sentence_text(s, e), start=s, end=e,
             score=round(float(score), 4)))
-    text = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
+    text = " ".join(f"{quoted(c.quote)} [{c.n}]" for c in citations)
     return Answer(question=question, answer=text, abstained=False, citations=citations)

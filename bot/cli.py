@@ -126,7 +126,7 @@ def setup_logging(settings: Settings, *, verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO))
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(console)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +137,18 @@ def setup_logging(settings: Settings, *, verbose: bool) -> None:
         pass
     for noisy in ("chromadb", "httpx", "httpcore", "urllib3", "discord.gateway", "trafilatura", "htmldate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _NoTraceback(logging.Formatter):
+    """The terminal gets the message; the traceback goes to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
 
 
 # -- index ------------------------------------------------------------------------------------

@@ -532,9 +532,11 @@ class CitaMixin:
     def _rebuild(self):
         builder = self.builder_factory()
         try:
-            return builder.rebuild([self.settings.articles_dir])
+            summary = builder.rebuild([self.settings.articles_dir])
         finally:
             builder.close()
+        self.answerer.library.view(refresh=True)  # serve the new generation from the next question
+        return summary
 
     async def _on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CheckFailure):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .answering import Answer
+from .answering import Answer, quoted
 
 
 def source_line(title: str, published: str, source: str) -> str:
@@ -24,7 +24,7 @@ def render_terminal(answer: Answer, width: int = 88) -> str:
     if answer.mode != "extractive":
         lines += textwrap.wrap(answer.answer, width) + [""]
     for c in answer.citations:
-        lines += textwrap.wrap(f"[{c.n}] “{c.quote}”", width, subsequent_indent="    ")
+        lines += textwrap.wrap(f"[{c.n}] {quoted(c.quote)}", width, subsequent_indent="    ")
     if answer.note:
         lines += ["", f"({answer.note})"]
     lines += ["", "Sources:"]

@@ -135,10 +135,12 @@ class Library:
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def view(self) -> IndexView:
+    def view(self, *, refresh: bool = False) -> IndexView:
+        """The current generation; the pointer is checked at most every `check_every` seconds,
+        or now with refresh=True (after a rebuild in this process)."""
         with self._lock:
             now = time.monotonic()
-            if self._view is not None and now - self._checked < self.check_every:
+            if self._view is not None and not refresh and now - self._checked < self.check_every:
                 return self._view
             try:
                 current = self.store.current_id()
