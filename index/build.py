@@ -116,14 +116,18 @@ class Builder:
         return self._build(articles, skipped, start=start, replace=False)
 
     def remove(self, which: list[str]) -> tuple[BuildSummary, list[str]]:
-        """Drop articles named by id, source or exact title. Returns the summary and the names
-        that matched nothing."""
+        """Drop articles named by id, source or exact title, or else by the end of their source
+        ("story.txt" for "seeds/story.txt"). Returns the summary and the names that matched
+        nothing."""
         start = time.perf_counter()
         _, manifest = self.store.current()
         drop, unknown = set(), []
         for name in which:
-            hits = [a["id"] for a in manifest["articles"]
-                    if name in (a["id"], a["source"], a["title"]) or a["source"].endswith("/" + name)]
+            # an exact match wins: "story.txt" removes the article added as story.txt, not also
+            # "seeds/story.txt"
+            hits = [a["id"] for a in manifest["articles"] if name in (a["id"], a["source"], a["title"])]
+            if not hits:
+                hits = [a["id"] for a in manifest["articles"] if a["source"].endswith("/" + name)]
             if hits:
                 drop.update(hits)
             else:

@@ -356,3 +356,25 @@ def test_progress_bar_and_summary_line(warm_data_dir, e5, tmp_path, capsys):
     for part in ("articles: 2", f"chunks: {summary.chunks}", f"embedded: {summary.embedded}",
                  f"reused: {summary.reused}", "skipped: 0", "seconds: "):
         assert part in line
+
+
+@pytest.mark.slow
+def test_remove_by_file_name_prefers_the_exact_source(warm_data_dir, e5, tmp_path):
+    corpus = tmp_path / "articles"
+    [path] = write_articles(corpus, 1)
+    builder = make_builder(warm_data_dir, e5)
+    try:
+        builder.rebuild([corpus])
+        path.write_text(path.read_text(encoding="utf-8") + "Una frase nueva al final del artículo.\n",
+                        encoding="utf-8")
+        builder.add([str(path)])  # the new version alone, beside articles/000_plan.txt
+        manifest, _, _ = assert_consistent(warm_data_dir)
+        assert {a["source"] for a in manifest["articles"]} == {"articles/000_plan.txt", "000_plan.txt"}
+        builder.remove(["000_plan.txt"])
+        manifest, _, _ = assert_consistent(warm_data_dir)
+        assert [a["source"] for a in manifest["articles"]] == ["articles/000_plan.txt"]
+        removed, unknown = builder.remove(["000_plan.txt"])  # no exact match left: the end of the source
+        assert unknown == [] and removed.articles == 0
+        assert LocalStore(warm_data_dir).current()[1]["articles"] == []
+    finally:
+        builder.close()
