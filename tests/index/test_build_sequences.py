@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from index.build import BuildConfig, Builder
 from index.store import LocalStore
@@ -68,6 +69,12 @@ def test_any_sequence_of_operations_keeps_the_index_exact(e5, warm_cache):
         def teardown(self):
             self.builder.close()
             shutil.rmtree(self.root, ignore_errors=True)
+
+        @initialize(n=st.integers(1, 3))
+        def start(self, n):
+            for i in range(n):
+                self.write(i, 0)
+            self.rebuild()
 
         def _path(self, i):
             return self.corpus / f"{i:03d}_plan.txt"
@@ -136,7 +143,7 @@ def test_any_sequence_of_operations_keeps_the_index_exact(e5, warm_cache):
             assert len(store.generation_ids()) <= 2, "old generations are cleaned up"
 
     run_state_machine_as_test(IndexMachine, settings=settings(
-        max_examples=15, stateful_step_count=12, deadline=None, derandomize=True,
+        max_examples=10, stateful_step_count=12, deadline=None, derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     assert {"rebuild", "add", "remove"} <= set(builds), builds  # the machine did exercise the builder
     print(f"{len(builds)} builds: " + ", ".join(f"{k} {builds.count(k)}" for k in ("rebuild", "add", "remove")))
