@@ -37,7 +37,7 @@ from .settings import Settings, SettingsError
 log = logging.getLogger(__name__)
 
 FALLBACK_NOTE = "LLM answer unavailable ({reason}); showing quotes instead."
-MAX_TOKENS = 320
+MAX_TOKENS = 256
 MAX_ANSWER_CHARS = 1500
 MAX_QUOTES = 4
 NOT_IN_PASSAGES = "NOT_IN_PASSAGES"
@@ -397,7 +397,9 @@ class LLMAnswerer:
             temperature=0.0,
             max_tokens=MAX_TOKENS,
             timeout=settings.llm_timeout_s,
-            max_retries=1,
+            # No retries: a retry would start after the first attempt's time-out, when the answer
+            # is already late, and would queue behind the abandoned request on a local server.
+            max_retries=0,
         )
         # The openai client imports its chat resource on first use, which takes seconds on a busy
         # machine: do it now, at start-up, so it does not eat into the first answer's time-out.

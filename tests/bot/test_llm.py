@@ -178,7 +178,7 @@ def test_http_500_falls_back(ask_with, standin, seed_answerer):
     standin.queue(Reply(status=500, raw=b'{"error": {"message": "boom", "type": "server_error"}}'))
     answer = ask_with(EN)
     assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "error")
-    assert 1 <= len(standin.requests) <= 2  # at most one retry
+    assert len(standin.requests) == 1  # no retry: the quotes are the better answer than a late one
 
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"choices": "garbage"}', b"[]", b'{"choices": []}'],
@@ -339,7 +339,12 @@ def llama_server(tmp_path_factory):
     log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "gemma3-270m"],
+         "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--model_alias", "gemma3-270m",
+         # one thread: on a busy 2-core machine two OpenMP threads slowed generation ~30x here;
+         # the GGUF carries no chat template (llama-cpp-python would fall back to llama-2's);
+         # llama-cpp-python's "gemma" format drops the system message, which is why the user
+         # prompt repeats the rules that matter
+         "--chat_format", "gemma"],
         stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -368,13 +373,12 @@ def llama_server(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question", [EN, ES, "When will the security meeting in Washington take place?",
-                                      "¿Quiénes hablaron por teléfono?"])
+@pytest.mark.parametrize("question", [EN, ES])
 def test_the_real_model_gives_a_cited_answer_or_the_quotes(llama_server, seed_data_dir, e5, settings_for,
                                                            seed_answerer, seed_texts, question):
     from bot.app import make_answerer
 
-    settings = settings_for(seed_data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=90)
+    settings = settings_for(seed_data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=180)
     answer = make_answerer(settings, e5).ask(question)
     extractive = seed_answerer.ask(question, use_llm=False)
     print(f"\n{question!r} -> mode={answer.mode} note={answer.note!r}\n  {answer.answer[:300]!r}")
@@ -394,7 +398,7 @@ def test_the_real_model_over_a_planted_article(llama_server, planted_dir, e5, se
     from bot.app import make_answerer
 
     data_dir, articles = planted_dir
-    settings = settings_for(data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=90)
+    settings = settings_for(data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=180)
     answer = make_answerer(settings, e5).ask(EN)
     print(f"\nplanted -> mode={answer.mode} note={answer.note!r}\n  {answer.answer[:300]!r}")
     assert "pwned" not in answer.answer.lower()
