@@ -418,16 +418,14 @@ class LLMAnswerer:
         except LLMRejected as e:
             log.info("LLM answer rejected (%s): %s", e.reason, e)
             return self._fallback(answer, e.reason)
-        except TimeoutError:
-            log.warning("LLM answer timed out after %.1f s", self.timeout_s)
-            return self._fallback(answer, "timed out")
-        except Exception as e:  # noqa: BLE001 - any failure of the optional path falls back
-            if _is_api_error(e):
-                log.warning("LLM request failed: %s: %s", type(e).__name__, e)
-            else:
-                log.exception("LLM answer failed unexpectedly")
-            return self._fallback(answer, "the model could not be reached" if _is_connection_error(e)
-                                  else "the model returned an error")
+        except LLMCallFailed as e:
+            cause = e.__cause__
+            log.warning("LLM request failed (%s)%s", e.reason,
+                        f": {type(cause).__name__}: {cause}" if cause is not None else "")
+            return self._fallback(answer, e.reason)
+        except Exception:  # a bug of ours: logged with its traceback; the user still gets quotes
+            log.exception("LLM answer failed unexpectedly")
+            return self._fallback(answer, "internal error")
         return replace(answer, answer=text, citations=citations, mode="llm", note="")
 
     @staticmethod
@@ -436,12 +434,14 @@ class LLMAnswerer:
         return answer
 
     def _chat(self, messages) -> str:
-        """The model's reply text, within timeout_s overall (retries included)."""
+        """The model's reply text within timeout_s overall, or LLMCallFailed. The call runs in a
+        daemon thread: the HTTP client's time-out applies per read, a deadline here applies to
+        the whole call; an abandoned call ends at the client's own time-out."""
         result: dict = {}
 
         def call() -> None:
             try:
-                result["reply"] = self.llm.chat(messages)
+                result["text"] = self.llm.chat(messages).message.content or ""
             except BaseException as e:  # noqa: BLE001 - handed to the caller
                 result["error"] = e
 
@@ -449,30 +449,31 @@ class LLMAnswerer:
         worker.start()
         worker.join(self.timeout_s)
         if worker.is_alive():
-            raise TimeoutError
+            raise LLMCallFailed("timed out", f"no reply within {self.timeout_s:g} s")
         if "error" in result:
             error = result["error"]
-            if _is_timeout(error):
-                raise TimeoutError from error
-            raise error
-        return result["reply"].message.content or ""
+            raise LLMCallFailed(_call_failure(error)) from error
+        return result["text"]
 
 
-def _is_api_error(e: BaseException) -> bool:
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - llama-index-llms-openai depends on it
-        return False
-    return isinstance(e, (openai.OpenAIError, ValueError))
+class LLMCallFailed(Exception):
+    """The request to the model failed; `reason` is the short form shown in the note."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
 
 
-def _is_connection_error(e: BaseException) -> bool:
+def _call_failure(e: BaseException) -> str:
+    """What went wrong with a request, in a few words. Anything that is not an openai error came
+    from reading the server's reply (llama-index and the openai client parse it without checking
+    its shape: a list or a string where an object belongs raises AttributeError, IndexError...)."""
     import openai
 
-    return isinstance(e, openai.APIConnectionError) and not isinstance(e, openai.APITimeoutError)
-
-
-def _is_timeout(e: BaseException) -> bool:
-    import openai
-
-    return isinstance(e, (openai.APITimeoutError, TimeoutError))
+    if isinstance(e, (openai.APITimeoutError, TimeoutError)):
+        return "timed out"
+    if isinstance(e, openai.APIConnectionError):
+        return "the model could not be reached"
+    if isinstance(e, openai.APIStatusError):
+        return f"the model returned HTTP {e.status_code}"
+    return "the model's reply could not be read"

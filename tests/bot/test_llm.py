@@ -167,17 +167,16 @@ def test_a_reply_that_fails_a_check_falls_back_to_the_quotes(ask_with, standin, 
 
 def test_a_hang_longer_than_the_time_out_falls_back_in_time(ask_with, standin, seed_answerer):
     standin.queue(Reply(content=GOOD_EN, delay_s=30))
-    t0 = time.monotonic()
     answer = ask_with(EN, timeout_s=1.5)
-    elapsed = time.monotonic() - t0
     assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "timed out")
-    assert elapsed < 1.5 + 3.0, f"took {elapsed:.1f} s with a 1.5 s time-out"
+    # the LLM step (not embedding and retrieval, which a busy machine slows) ends at the deadline
+    assert 1400 <= answer.timings_ms["llm"] < 3000, answer.timings_ms
 
 
 def test_http_500_falls_back(ask_with, standin, seed_answerer):
     standin.queue(Reply(status=500, raw=b'{"error": {"message": "boom", "type": "server_error"}}'))
     answer = ask_with(EN)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "error")
+    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "HTTP 500")
     assert len(standin.requests) == 1  # no retry: the quotes are the better answer than a late one
 
 
@@ -186,7 +185,7 @@ def test_http_500_falls_back(ask_with, standin, seed_answerer):
 def test_garbage_from_the_server_falls_back(ask_with, standin, seed_answerer, body):
     standin.queue(Reply(raw=body))
     answer = ask_with(EN)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False))
+    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "the model's reply could not be read")
 
 
 def test_an_unreachable_server_falls_back(seed_data_dir, e5, settings_for, seed_answerer):
@@ -205,8 +204,9 @@ def test_no_llm_call_when_it_is_off_or_the_answer_is_abstained(ask_with, standin
     off = ask_with(EN, use_llm=False)
     assert off.mode == "extractive" and off.note == ""
     offtopic = "Who won the 2022 World Cup?"
-    if seed_answerer.ask(offtopic).abstained:
-        assert ask_with(offtopic).abstained
+    assert seed_answerer.ask(offtopic).abstained
+    abstained = ask_with(offtopic)
+    assert abstained.abstained and abstained.mode == "extractive" and abstained.note == ""
     assert standin.requests == []
 
 
