@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 
-from index.text import _STOP as STOPWORDS_BY_LANGUAGE
+from bm25s import stopwords as bm25s_stopwords
+
 from index.text import fold, guess_language
 
 from .answering import Answer, Citation
@@ -109,7 +110,9 @@ _EXTRA_STOP = {
     "segun", "sobre", "entre", "para", "como", "pero", "esta", "este", "estos", "estas", "desde",
     "hasta", "tambien", "dicho", "dicha", "passage", "passages", "pasaje", "article", "articulo",
 }
-_STOP = {fold(w) for words in STOPWORDS_BY_LANGUAGE.values() for w in words} | _EXTRA_STOP
+_STOP = {fold(w) for name in ("STOPWORDS_EN_PLUS", "STOPWORDS_EN", "STOPWORDS_SPANISH", "STOPWORDS_PORTUGUESE",
+                               "STOPWORDS_FRENCH", "STOPWORDS_GERMAN", "STOPWORDS_ITALIAN")
+         for w in getattr(bm25s_stopwords, name, ())} | _EXTRA_STOP
 _MARKER = re.compile(
     r"\[\s*(?:(?:passage|pasaje|source|fuente)\s*)?(\d{1,4}(?:\s*[,;]\s*(?:(?:passage|pasaje)\s*)?\d{1,4})*)\s*\]",
     re.IGNORECASE)
