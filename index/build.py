@@ -196,6 +196,9 @@ class Builder:
                     "chunks": summary.chunks,
                     "sentences": summary.sentences,
                 }
+                # close the writer's client first: once published, readers in other processes
+                # open a directory no process is writing any more
+                self.store.release(generation)
                 self.store.publish(generation, manifest)
             except BaseException:
                 self._bar(0, done=True)
@@ -205,7 +208,6 @@ class Builder:
                     self.store.discard(generation)
                 raise
             self._bar(0, done=True)
-            self.store.release(generation)
             summary.removed_generations = self.store.cleanup(keep=1)
         summary.seconds = time.perf_counter() - start
         return summary
