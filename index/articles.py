@@ -240,7 +240,8 @@ def load_paths(paths: list[Path], *, max_bytes: int) -> tuple[list[Article], lis
             if root.is_dir():
                 # ids and shown sources are relative to the folder given ("seeds/000_story.txt"),
                 # so they do not change when the checkout moves
-                shown = key = str(Path(root.name) / path.relative_to(root))
+                # (named by its absolute name, so "cita index rebuild ." inside seeds/ is the same)
+                shown = key = str(Path(Path(os.path.abspath(root)).name) / path.relative_to(root))
             else:
                 # a file named on its own: keyed on its full path, so two "story.txt" from two
                 # folders are two articles (and adding one never replaces the other)

@@ -344,3 +344,13 @@ def test_fetch_url_skips_what_is_not_an_article(site, path, reason):
     articles, [skipped] = fetch_url(f"{site}{path}", max_bytes=20_000)
     assert articles == [] and skipped.source == f"{site}{path}"
     assert reason in skipped.reason
+
+
+def test_a_folder_given_as_dot_keeps_its_name(tmp_path, monkeypatch):
+    folder = tmp_path / "noticias"
+    write(folder / "story.txt", "Titular\n\n" + STORY)
+    [by_name], _ = load_paths([folder], max_bytes=MB)
+    monkeypatch.chdir(folder)
+    [by_dot], _ = load_paths([Path(".")], max_bytes=MB)
+    assert by_dot.source == by_name.source == "noticias/story.txt"
+    assert by_dot.id == by_name.id
