@@ -181,6 +181,7 @@ def parse_html(html: str, *, source: str, key: str | None = None) -> tuple[list[
 def parse_jsonl(text: str, *, source: str) -> tuple[list[Article], list[Skipped]]:
     """One article per line: {"title", "text", optional "url", "published", "source"}."""
     articles, skipped = [], []
+    keys: set[str] = set()
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -198,7 +199,11 @@ def parse_jsonl(text: str, *, source: str) -> tuple[list[Article], list[Skipped]
             skipped.append(Skipped(where, "title, url, published, source and author must be strings"))
             continue
         shown = fields["url"] or fields["source"] or where
+        # keyed on the title (stable when lines move), or on the line when two records share one
         key = fields["url"] or f"{source}#{fields['title'] or n}"
+        if key in keys:
+            key = f"{source}#{n}"
+        keys.add(key)
         articles.append(make_article(key=key, title=fields["title"] or "", text=rec["text"], source=shown,
                                      published=fields["published"] or "", author=fields["author"] or ""))
     if not articles and not skipped:

@@ -354,3 +354,12 @@ def test_a_folder_given_as_dot_keeps_its_name(tmp_path, monkeypatch):
     [by_dot], _ = load_paths([Path(".")], max_bytes=MB)
     assert by_dot.source == by_name.source == "noticias/story.txt"
     assert by_dot.id == by_name.id
+
+
+def test_jsonl_records_with_the_same_title_are_two_articles(tmp_path):
+    lines = [json.dumps({"title": "Última hora", "text": STORY}),
+             json.dumps({"title": "Última hora", "text": "The United States made clear that incremental "
+                                                          "progress is unacceptable."})]
+    path = write(tmp_path / "feed.jsonl", "\n".join(lines))
+    articles, skipped = load_paths([path], max_bytes=MB)
+    assert skipped == [] and len(articles) == 2 and len({a.id for a in articles}) == 2
