@@ -21,7 +21,7 @@ from .articles import Article, Skipped, fetch_url, load_paths
 from .cache import EmbeddingCache
 from .chunking import Chunk, chunk_article
 from .embedding import Embedder
-from .store import Store, new_generation_id
+from .store import Store, StoreError, new_generation_id
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,21 @@ class NothingIndexed(RuntimeError):
         if len(self.skipped) > 20:
             lines.append(f"  ... and {len(self.skipped) - 20} more skipped")
         super().__init__("\n".join(lines))
+
+
+class NeedsRebuild(StoreError):
+    """The index was built with another model or chunking: it can only be rebuilt, not changed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the index was built with {what}: rebuild it with `cita index rebuild` "
+                         "before adding or removing articles")
+
+
+def _difference(manifest: dict, fingerprint: dict) -> str:
+    if manifest.get("embed_model") != fingerprint["embed_model"]:
+        return f"the model {manifest.get('embed_model')!r}, not {fingerprint['embed_model']!r}"
+    changed = [f"{k}={manifest.get(k)!r}" for k in fingerprint if manifest.get(k) != fingerprint[k]]
+    return "other settings (" + ", ".join(changed) + ")"
 
 
 @dataclass
@@ -151,6 +166,8 @@ class Builder:
             current_id = self.store.current_id()
             current = self.store.manifest(current_id) if current_id else None
             if current and {k: current.get(k) for k in fingerprint} != fingerprint:
+                if not replace:  # adding to it or removing from it would silently drop the rest
+                    raise NeedsRebuild(_difference(current, fingerprint))
                 current = None  # other model or chunking: nothing can be carried over
 
             kept: list[dict] = []

@@ -378,3 +378,23 @@ def test_remove_by_file_name_prefers_the_exact_source(warm_data_dir, e5, tmp_pat
         assert LocalStore(warm_data_dir).current()[1]["articles"] == []
     finally:
         builder.close()
+
+
+@pytest.mark.slow
+def test_adding_to_an_index_built_with_other_settings_asks_for_a_rebuild(warm_data_dir, e5, tmp_path):
+    from index.build import NeedsRebuild
+
+    rebuild(warm_data_dir, e5, [SEEDS])
+    before = LocalStore(warm_data_dir).current()
+    extra = write_articles(tmp_path / "more", 1)[0]
+    other = Builder(LocalStore(warm_data_dir), e5, BuildConfig(chunk_tokens=128, chunk_overlap_tokens=16))
+    try:
+        with pytest.raises(NeedsRebuild, match=r"chunk_tokens=256.*rebuild it with `cita index rebuild`"):
+            other.add([str(extra)])
+        with pytest.raises(NeedsRebuild):
+            other.remove([SEED_FILE.name])
+        assert LocalStore(warm_data_dir).current() == before, "nothing dropped"
+        rebuilt = other.rebuild([SEEDS])  # a rebuild is what it takes
+        assert not rebuilt.unchanged and rebuilt.chunks > before[1]["chunks"]
+    finally:
+        other.close()
