@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -378,11 +379,11 @@ class ServerStore(Store):
         return json.loads(got["documents"][0])
 
     def create(self, generation: str):
-        return tuple(self._call(lambda k=k: self._client().create_collection(
-            self._name(generation, k), metadata={"hnsw:space": "cosine"})) for k in KINDS)
+        return tuple(_Guarded(self, self._call(lambda k=k: self._client().create_collection(
+            self._name(generation, k), metadata={"hnsw:space": "cosine"}))) for k in KINDS)
 
     def open(self, generation: str):
-        return tuple(self._call(lambda k=k: self._client().get_collection(self._name(generation, k)))
+        return tuple(_Guarded(self, self._call(lambda k=k: self._client().get_collection(self._name(generation, k))))
                      for k in KINDS)
 
     def release(self, generation: str) -> None:
@@ -434,6 +435,22 @@ class ServerStore(Store):
                 self._call(meta.delete, ids=[f"manifest:{gen}"])
             removed.append(gen)
         return removed
+
+
+class _Guarded:
+    """A collection on the Chroma server whose calls fail like the store's own: StoreUnavailable
+    when the server cannot be reached (it stopped after the collection was opened), StoreError
+    when the collection is gone, instead of the HTTP client's exceptions."""
+
+    def __init__(self, store: ServerStore, collection) -> None:
+        self._store = store
+        self._collection = collection
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+        return functools.partial(self._store._call, attr)
 
 
 def open_store(data_dir: Path, chroma_url: str = "") -> Store:
