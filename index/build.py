@@ -53,8 +53,9 @@ class NeedsRebuild(StoreError):
 def _difference(manifest: dict, fingerprint: dict) -> str:
     if manifest.get("embed_model") != fingerprint["embed_model"]:
         return f"the model {manifest.get('embed_model')!r}, not {fingerprint['embed_model']!r}"
-    changed = [f"{k}={manifest.get(k)!r}" for k in fingerprint if manifest.get(k) != fingerprint[k]]
-    return "other settings (" + ", ".join(changed) + ")"
+    changed = [f"{k}={manifest.get(k)!r}, now {fingerprint[k]!r}" for k in fingerprint
+               if manifest.get(k) != fingerprint[k]]
+    return "other settings (" + "; ".join(changed) + ")"
 
 
 @dataclass

@@ -389,7 +389,7 @@ def test_adding_to_an_index_built_with_other_settings_asks_for_a_rebuild(warm_da
     extra = write_articles(tmp_path / "more", 1)[0]
     other = Builder(LocalStore(warm_data_dir), e5, BuildConfig(chunk_tokens=128, chunk_overlap_tokens=16))
     try:
-        with pytest.raises(NeedsRebuild, match=r"chunk_tokens=256.*rebuild it with `cita index rebuild`"):
+        with pytest.raises(NeedsRebuild, match=r"chunk_tokens=256, now 128.*rebuild it with `cita index rebuild`"):
             other.add([str(extra)])
         with pytest.raises(NeedsRebuild):
             other.remove([SEED_FILE.name])
