@@ -144,7 +144,9 @@ class LocalStore(Store):
         self.data_dir = Path(data_dir)
         self.generations = self.data_dir / "generations"
         self.description = f"embedded Chroma in {self.data_dir}"
-        self._clients: dict[str, object] = {}
+        self._clients: dict[str, tuple[object, int]] = {}  # generation -> (client, users)
+        # the bot reads in one thread while /reindex builds in another, through this one store
+        self._lock = threading.RLock()
 
     def _dir(self, generation: str) -> Path:
         return self.generations / generation
@@ -179,6 +181,10 @@ class LocalStore(Store):
 
     def _client(self, generation: str):
         """This store's client for a generation, counting one more user of it."""
+        with self._lock:
+            return self._client_locked(generation)
+
+    def _client_locked(self, generation: str):
         import chromadb
 
         if generation in self._clients:
@@ -206,15 +212,16 @@ class LocalStore(Store):
     def open(self, generation: str):
         """The collections of a published generation, leased so that cleanup leaves it alone
         until the matching `release`."""
-        if generation not in self._clients:
-            with self._leases_lock(exclusive=False):
-                if not (self._dir(generation) / "manifest.json").exists():
-                    raise StoreError(f"generation {generation} is no longer there (a newer one replaced it); "
-                                     "try again")
-                readers = self._dir(generation) / "readers"
-                readers.mkdir(exist_ok=True)
-                (readers / str(os.getpid())).touch()
-        client = self._client(generation)
+        with self._lock:
+            if generation not in self._clients:
+                with self._leases_lock(exclusive=False):
+                    if not (self._dir(generation) / "manifest.json").exists():
+                        raise StoreError(f"generation {generation} is no longer there (a newer one replaced "
+                                         "it); try again")
+                    readers = self._dir(generation) / "readers"
+                    readers.mkdir(exist_ok=True)
+                    (readers / str(os.getpid())).touch()
+            client = self._client_locked(generation)
         try:
             return tuple(client.get_collection(k) for k in KINDS)
         except Exception as e:
@@ -227,30 +234,32 @@ class LocalStore(Store):
         Chroma shares one System per path within a process and stops it with its last client
         (Client.close, chromadb >= 1.1), so another store of this process reading the same
         generation keeps working."""
-        if generation not in self._clients:
-            return
-        client, users = self._clients[generation]
-        if users > 1:
-            self._clients[generation] = (client, users - 1)
-            return
-        del self._clients[generation]
-        with contextlib.suppress(Exception):
-            client.close()
-        key = str(self._dir(generation))
-        with self._open_guard:
-            left = self._open_here.get(key, 1) - 1
-            if left > 0:
-                self._open_here[key] = left
-            else:
-                self._open_here.pop(key, None)
-        if left <= 0:
-            with contextlib.suppress(FileNotFoundError):
-                (self._dir(generation) / "readers" / str(os.getpid())).unlink()
+        with self._lock:
+            if generation not in self._clients:
+                return
+            client, users = self._clients[generation]
+            if users > 1:
+                self._clients[generation] = (client, users - 1)
+                return
+            del self._clients[generation]
+            with contextlib.suppress(Exception):
+                client.close()
+            key = str(self._dir(generation))
+            with self._open_guard:
+                left = self._open_here.get(key, 1) - 1
+                if left > 0:
+                    self._open_here[key] = left
+                else:
+                    self._open_here.pop(key, None)
+            if left <= 0:
+                with contextlib.suppress(FileNotFoundError):
+                    (self._dir(generation) / "readers" / str(os.getpid())).unlink()
 
     def discard(self, generation: str) -> None:
         """Delete an unfinished generation this process was building."""
-        while generation in self._clients:
-            self.release(generation)
+        with self._lock:
+            while generation in self._clients:
+                self.release(generation)
         if generation != self.current_id():
             shutil.rmtree(self._dir(generation), ignore_errors=True)
 

@@ -206,3 +206,45 @@ def test_a_second_process_answers_during_a_rebuild_and_follows_the_new_generatio
     assert gens.count(g1) >= 2 and answered_during >= 2, "it kept answering while the rebuild ran"
     assert all(line["sources"] and not line["abstained"] for line in reader.lines)
     assert not (warm_data_dir / "generations" / g1).exists(), "the generation nobody reads is cleaned up"
+
+
+def test_a_reader_thread_and_a_rebuild_thread_sharing_one_store(warm_data_dir, tmp_path, e5, settings_for):
+    """The bot's wiring: its library and /reindex's builder use one store object in two threads."""
+    from bot.app import make_answerer, make_builder
+    from index.store import LocalStore
+
+    settings = settings_for(warm_data_dir)
+    store = LocalStore(warm_data_dir)
+    corpus = corpus_with_seed(tmp_path, 3)
+    builder = make_builder(settings, e5, store=store)
+    first = builder.rebuild([corpus])
+    answerer = make_answerer(settings, e5, store=store)
+    answerer.library.check_every = 0
+    seen, errors, stop = [], [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                answer = answerer.ask("What did the US demand?", use_llm=False)
+                seen.append(answer.generation)
+                assert answer.citations and not answer.abstained
+            except Exception as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(repr(e))
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        generations = [first.generation]
+        for start in (10, 20, 30):
+            wait_for(lambda: len(seen) >= 2, 60, "answers")
+            write_articles(corpus, 1, start=start)
+            generations.append(builder.rebuild([corpus]).generation)
+            wait_for(lambda: seen and seen[-1] == generations[-1], 30, "the reader to follow")
+    finally:
+        stop.set()
+        reader.join(60)
+        builder.close()
+    assert not errors, errors[:3]
+    assert set(seen) <= set(generations) and seen == sorted(seen)
+    assert len(store.generation_ids()) <= 2, "generations the reader left are cleaned up"
