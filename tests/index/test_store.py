@@ -14,7 +14,7 @@ import pytest
 from index.store import (KINDS, BuildInProgress, IndexMissing, LocalStore, StoreError, new_generation_id,
                          open_store)
 
-from .conftest import ROOT, wait_for
+from .conftest import ROOT
 
 
 def make_generation(store: LocalStore, docs: list[str], *, publish: bool = True) -> str:
