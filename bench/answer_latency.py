@@ -1,0 +1,124 @@
+"""Answer latency on the 10,000-chunk index: Cita's answer path against a bare vector query.
+
+    .venv/bin/python bench/answer_latency.py [--questions 500]
+
+Cita: `make_answerer(settings, embedder).ask(question)`, the extractive answer exactly as the bot
+and `cita ask` compute it (embed the question, dense chunk + sentence search, BM25, fusion,
+diversity, sentence choice, abstention). Baseline, in the same process and on the same index:
+`embedder.query(question)` plus a bare `chunks_collection.query(query_embeddings=[v],
+n_results=3)`. Each question runs through both, alternating which goes first, so the two share
+the machine's noise. Questions: XQuAD, half English, half Spanish.
+
+The first run builds the index (bench/corpus.py, about 12,800 embeddings); later runs reuse it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import BIG_ARTICLES, big_dirs, ensure_big_index, percentile, report, rss_mb, settings_for  # noqa: E402
+from bench.corpus import questions  # noqa: E402
+
+K = 3  # what the bot asks for (Answerer.ask's default)
+WARMUP = 10
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=500)
+    parser.add_argument("--articles", type=int, default=BIG_ARTICLES,
+                        help="size of the synthetic corpus (smaller only for a smoke run)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="also write a pyinstrument profile of the Cita answers to this .html file")
+    args = parser.parse_args(argv)
+
+    from bot.app import make_answerer, make_embedder
+
+    embedder = make_embedder(settings_for(big_dirs(args.articles)[1]))
+    index = ensure_big_index(embedder, articles=args.articles)
+    settings = settings_for(index["data_dir"])
+    answerer = make_answerer(settings, embedder)
+    view = answerer.library.view()
+    chunks = view.chunks_col
+
+    def baseline(q: str) -> None:
+        v = embedder.query(q)
+        chunks.query(query_embeddings=[v.tolist()], n_results=K)
+
+    def cita(q: str):
+        return answerer.ask(q, k=K)
+
+    asked = questions(args.questions + WARMUP)
+    for q in asked[:WARMUP]:  # loads the HNSW indexes and warms the caches, for both paths
+        baseline(q.text)
+        cita(q.text)
+    asked = asked[WARMUP:]
+
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+
+    wall = {"cita": [], "base": []}
+    cpu = {"cita": [], "base": []}
+    parts: dict[str, list[float]] = {}
+    abstained = 0
+    for i, q in enumerate(asked):
+        order = ("cita", "base") if i % 2 == 0 else ("base", "cita")
+        for which in order:
+            t, c = time.perf_counter(), time.thread_time()
+            if which == "base":
+                baseline(q.text)
+            else:
+                if profiler:
+                    profiler.start()
+                answer = cita(q.text)
+                if profiler:
+                    profiler.stop()
+                abstained += answer.abstained
+                for key, ms in answer.timings_ms.items():
+                    parts.setdefault(key, []).append(ms)
+            wall[which].append((time.perf_counter() - t) * 1000)
+            cpu[which].append((time.thread_time() - c) * 1000)
+    if profiler:
+        args.profile.parent.mkdir(parents=True, exist_ok=True)
+        args.profile.write_text(profiler.output_html())
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+    n = len(asked)
+    figures = {
+        "questions": n,
+        "index_articles": index["articles"],
+        "index_chunks": index["chunks"],
+        "index_sentences": index["sentences"],
+        "index_distinct_embeddings": index["distinct_embeddings"],
+        "baseline_p50_ms": percentile(wall["base"], 50),
+        "baseline_p95_ms": percentile(wall["base"], 95),
+        "answer_p50_ms": percentile(wall["cita"], 50),
+        "answer_p95_ms": percentile(wall["cita"], 95),
+        "answer_p50_ratio": percentile(wall["cita"], 50) / percentile(wall["base"], 50),
+        "answer_cpu_p95_ratio": percentile(cpu["cita"], 95) / percentile(cpu["base"], 95),
+        **{f"answer_{k}_p50_ms": percentile(v, 50) for k, v in parts.items() if k != "total"},
+        "abstained_share": round(abstained / n, 3),
+        "rss_mb": rss_mb(),
+        "answer_p95_ratio": percentile(wall["cita"], 95) / percentile(wall["base"], 95),
+    }
+    report("answer_latency" if args.articles == BIG_ARTICLES else "answer_latency-smoke", figures, notes=[
+        f"index: {index['articles']} synthetic articles recombined from XQuAD sentences (bench/corpus.py), "
+        f"{index['chunks']} chunks, {index['sentences']} sentence rows; the index needed "
+        f"{index['distinct_embeddings']} distinct embeddings (every chunk is a distinct text; sentences "
+        "repeat across articles and come from the embedding cache)",
+        f"baseline: embedder.query + bare chunks_collection.query(n_results={K}); Cita: Answerer.ask(k={K}), "
+        "extractive; wall times; cpu ratio from thread CPU time",
+    ])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""Index throughput: a build from nothing against raw embedding, and an unchanged rebuild.
+
+    .venv/bin/python bench/index_throughput.py
+
+1. From nothing: the 480 XQuAD paragraphs (Spanish and English; natural text, no sentence
+   repeated) as 480 short articles, 514 chunks, rebuilt by `Builder.rebuild` into an empty data
+   dir (empty embedding cache), against the bundled model embedding the same 514 chunk texts
+   directly (`embedder.passages`, batches of 32) in the same run: half of the raw pass before
+   the build and half after, so both see the same drift in the machine's load.
+2. Unchanged: `Builder.rebuild` of the unchanged 2,800-article corpus behind the 10,000-chunk
+   index (built by the first run of bench/answer_latency.py or of this script), in-process and
+   as the `cita index rebuild` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (BENCH, BIG_ARTICLES, XQUAD, cita_command, clean_env,  # noqa: E402
+                          ensure_big_index, report, settings_for)
+
+
+def write_paragraph_articles(folder: Path, limit: int | None = None) -> Path:
+    """Every XQuAD paragraph of both languages as one article (jsonl); `limit`: only the first
+    so many of each language (a smoke run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for lang in ("es", "en"):
+        data = json.loads((XQUAD / f"xquad.{lang}.json").read_text(encoding="utf-8"))
+        for a, art in enumerate(data["data"]):
+            for p, par in enumerate(art["paragraphs"]):
+                if limit is not None and sum(1 for x in lines if f"/{lang}/" in x) >= limit:
+                    break
+                title = f"{art['title'].replace('_', ' ')} ({p + 1})"
+                lines.append(json.dumps({"title": title, "text": par["context"].strip("\ufeff \n\t"),
+                                         "url": f"https://xquad.example/{lang}/{a:02d}/{p:02d}"},
+                                        ensure_ascii=False))
+    path = folder / "xquad-paragraphs.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=BIG_ARTICLES,
+                        help="size of the corpus for the unchanged rebuild (smaller only for a smoke run)")
+    parser.add_argument("--paragraphs", type=int, default=None,
+                        help="only this many XQuAD paragraphs per language for the build from nothing (smoke run)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="also write a pyinstrument profile of the build from nothing to this .html file")
+    args = parser.parse_args(argv)
+
+    from bot.app import make_builder, make_embedder
+    from index.articles import load_paths
+    from index.build import EMBED_BATCH, background_sentences
+    from index.chunking import chunk_article
+
+    fresh_dir = BENCH / "throughput"
+    shutil.rmtree(fresh_dir, ignore_errors=True)
+    corpus = write_paragraph_articles(fresh_dir / "articles", args.paragraphs)
+    settings = settings_for(fresh_dir / "data")
+    embedder = make_embedder(settings)
+    builder = make_builder(settings, embedder)
+
+    # the exact chunk texts the build will embed
+    import llama_index.core  # noqa: F401  (imported by the build too; not part of either timing)
+    articles, _ = load_paths([corpus], max_bytes=builder.config.max_bytes)
+    chunked = [(a, c) for a in articles for c in chunk_article(a, chunk_tokens=settings.chunk_tokens,
+                                                               overlap_tokens=settings.chunk_overlap_tokens)]
+    chunk_texts = list(dict.fromkeys(c.text for _, c in chunked))
+    embedder.passages(["warm up the engine"])
+    half = len(chunk_texts) // 2
+
+    def raw(texts: list[str]) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
+        for i in range(0, len(texts), EMBED_BATCH):
+            embedder.passages(texts[i:i + EMBED_BATCH])
+        return time.perf_counter() - t, time.process_time() - c
+
+    raw1 = raw(chunk_texts[:half])
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
+        profiler.start()
+    t, c = time.perf_counter(), time.process_time()
+    summary = builder.rebuild([corpus])
+    build_wall, build_cpu = time.perf_counter() - t, time.process_time() - c
+    if profiler:
+        profiler.stop()
+        args.profile.parent.mkdir(parents=True, exist_ok=True)
+        args.profile.write_text(profiler.output_html())
+        print(profiler.output_text(unicode=True, color=False))
+    builder.close()
+    raw2 = raw(chunk_texts[half:])
+    raw_wall, raw_cpu = raw1[0] + raw2[0], raw1[1] + raw2[1]
+
+    # what each pass fed the model, in model tokens (the cost of an embedding grows with them)
+    model = getattr(embedder, "_model", None)
+    tokens = None
+    if hasattr(model, "token_count"):
+        sentence_texts = {a.text[s:e] for a, c in chunked for s, e in c.sentences}
+        chunk_tokens = sum(model.token_count(t) for t in chunk_texts)
+        build_tokens = chunk_tokens + sum(model.token_count(t) for t in sentence_texts) + sum(
+            model.token_count(t) for t in background_sentences())
+        tokens = (chunk_tokens, build_tokens)
+
+    # an unchanged rebuild of the large corpus, in-process and as the command
+    big = ensure_big_index(embedder, articles=args.articles)
+    big_settings = settings_for(big["data_dir"])
+    builder = make_builder(big_settings, embedder)
+    t = time.perf_counter()
+    unchanged = builder.rebuild([big["corpus"]])
+    unchanged_s = time.perf_counter() - t
+    builder.close()
+    t = time.perf_counter()
+    done = subprocess.run([*cita_command(), "index", "rebuild", "--json", str(big["corpus"])],
+                          env=clean_env(CITA_DATA_DIR=big["data_dir"]), capture_output=True, text=True,
+                          cwd=BENCH)
+    command_s = time.perf_counter() - t
+    if done.returncode != 0:
+        raise SystemExit(f"cita index rebuild failed: {done.stderr}")
+    command = json.loads(done.stdout)
+
+    figures = {
+        "build_articles": summary.articles,
+        "build_chunks": summary.chunks,
+        "build_sentences": summary.sentences,
+        "build_embedded": summary.embedded,
+        "build_s": build_wall,
+        "build_chunks_per_s": summary.chunks / build_wall,
+        "raw_chunks_per_s": len(chunk_texts) / raw_wall,
+        "index_throughput_cpu_ratio": (summary.chunks / build_cpu) / (len(chunk_texts) / raw_cpu),
+        **({"raw_model_tokens": tokens[0], "build_model_tokens": tokens[1],
+            "token_ratio": tokens[0] / tokens[1]} if tokens else {}),
+        "unchanged_articles": unchanged.articles,
+        "unchanged_chunks": unchanged.chunks,
+        "unchanged_published_new_generation": not unchanged.unchanged,
+        "unchanged_command_s": command_s,
+        "unchanged_command_embeddings": command["embedded"],
+        "index_throughput_ratio": (summary.chunks / build_wall) / (len(chunk_texts) / raw_wall),
+        "unchanged_rebuild_s": unchanged_s,
+        "unchanged_rebuild_embeddings": unchanged.embedded,
+    }
+    smoke = args.articles != BIG_ARTICLES or args.paragraphs is not None
+    report("index_throughput-smoke" if smoke else "index_throughput", figures, notes=[
+        f"from nothing: {summary.articles} XQuAD paragraphs (es+en) as articles, empty cache; the build "
+        f"embedded {summary.embedded} vectors (chunks, their sentences and the background set); raw: the same "
+        f"{len(chunk_texts)} chunk texts through embedder.passages",
+        f"unchanged: {unchanged.articles} articles ({unchanged.chunks} chunks); in-process Builder.rebuild, and "
+        "`cita index rebuild` as a process (Python start-up and imports included)",
+    ])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
