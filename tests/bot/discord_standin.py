@@ -78,6 +78,7 @@ class Recorded:
     json: dict | list | None
     at: float
     authorized: bool
+    failed: int = 0  # the HTTP status of a fault the stand-in injected instead of answering
 
     def matches(self, method: str, pattern: str) -> bool:
         return self.method == method and re.fullmatch(pattern, self.path) is not None
@@ -90,6 +91,23 @@ class Session:
     seq: int = 0
     identified: bool = False
     heartbeats: list[float] = field(default_factory=list)
+    transport: object = None
+    dropped: bool = False  # cut by drop_gateway()
+
+    @property
+    def live(self) -> bool:
+        return self.identified and not self.ws.closed and not self.dropped
+
+
+@dataclass
+class Fault:
+    """The next `times` requests matching method and path pattern fail with `status`."""
+
+    method: str
+    pattern: str
+    status: int
+    times: int = 1
+    retry_after: float = 1.0
 
 
 @dataclass
@@ -139,6 +157,8 @@ class StandIn:
         self.identifies: list[dict] = []
         self.sessions: list[Session] = []
         self.closed_with: list[int] = []
+        self.faults: list[Fault] = []
+        self.extra_roles: list[dict] = []
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -204,12 +224,13 @@ class StandIn:
     # -- what the tests look at ---------------------------------------------------------------
 
     def wait_for(self, predicate, timeout: float = 30.0, what: str = "a request"):
-        """The first recorded request matching `predicate` (waiting for it), else AssertionError."""
+        """The first recorded request matching `predicate` (waiting for it), else AssertionError.
+        Requests the stand-in failed on purpose (`fail_next`) are not candidates."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 for r in self.requests:
-                    if predicate(r):
+                    if not r.failed and predicate(r):
                         return r
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -227,8 +248,13 @@ class StandIn:
                 self._cond.wait(min(left, 0.2))
 
     def find(self, method: str, pattern: str) -> list[Recorded]:
+        """Requests the stand-in answered (not those it failed on purpose, see `fail_next`)."""
         with self._cond:
-            return [r for r in self.requests if r.matches(method, pattern)]
+            return [r for r in self.requests if r.matches(method, pattern) and not r.failed]
+
+    def failed_requests(self) -> list[Recorded]:
+        with self._cond:
+            return [r for r in self.requests if r.failed]
 
     def sent_messages(self, channel_id: int | None = None) -> list[Recorded]:
         """Messages the bot posted in a channel (or anywhere), oldest first."""
@@ -241,7 +267,7 @@ class StandIn:
         out = []
         with self._cond:
             for r in self.requests:
-                if r.json is None or r.method not in ("POST", "PATCH"):
+                if r.json is None or r.method not in ("POST", "PATCH") or r.failed:
                     continue
                 if (re.fullmatch(r"/channels/\d+/messages", r.path)
                         or re.fullmatch(r"/webhooks/\d+/[^/]+(/messages/.*)?", r.path)):
@@ -252,7 +278,7 @@ class StandIn:
         return out
 
     def wait_ready(self, timeout: float = 30.0, sessions: int = 1) -> None:
-        self.wait_until(lambda: sum(1 for s in self.sessions if s.identified and not s.ws.closed) >= sessions, timeout,
+        self.wait_until(lambda: sum(1 for s in self.sessions if s.live) >= sessions, timeout,
                         f"{sessions} identified gateway session(s)")
 
     def bot_messages(self, channel_id: int) -> list[dict]:
@@ -268,8 +294,8 @@ class StandIn:
 
     # -- what users do (called from the test thread) ------------------------------------------
 
-    def member_payload(self, user: User, *, permissions: int | None = None) -> dict:
-        roles = [str(self.bot_role_id)] if user is self.bot else []
+    def member_payload(self, user: User, *, permissions: int | None = None, roles: tuple[int, ...] = ()) -> dict:
+        roles = [str(self.bot_role_id)] if user is self.bot else [str(r) for r in roles]
         data = {"user": user.payload(), "roles": roles, "joined_at": _now_iso(), "deaf": False, "mute": False,
                 "flags": 0, "nick": None, "pending": False}
         if permissions is not None:
@@ -315,7 +341,8 @@ class StandIn:
         return data
 
     def slash(self, name: str, options: dict | None = None, *, user: User | None = None,
-              permissions: int = MEMBER_PERMISSIONS, channel_id: int | None = None) -> dict:
+              permissions: int = MEMBER_PERMISSIONS, channel_id: int | None = None,
+              roles: tuple[int, ...] = ()) -> dict:
         """A member runs a slash command; returns the interaction payload (its token identifies
         the responses)."""
         user = user or self.alice
@@ -327,7 +354,7 @@ class StandIn:
             "token": "itok_" + secrets.token_urlsafe(24), "version": 1, "guild_id": str(self.guild_id),
             "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
             "channel_id": str(channel_id), "channel": channel,
-            "member": self.member_payload(user, permissions=permissions),
+            "member": self.member_payload(user, permissions=permissions, roles=roles),
             "app_permissions": str(self._bot_permissions(channel_id)), "locale": "en-US", "guild_locale": "en-US",
             "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)}, "context": 0,
             "attachment_size_limit": 26214400,
@@ -354,6 +381,58 @@ class StandIn:
     def dispatch(self, event: str, data: dict) -> None:
         self.call(self._dispatch(event, data))
 
+    # -- faults (called from the test thread) -------------------------------------------------
+
+    def add_role(self, name: str, permissions: int = 0) -> int:
+        """A role in the server (call before the bot connects); returns its id for `slash(roles=)`."""
+        role_id = snowflake()
+        self.extra_roles.append({"id": str(role_id), "name": name, "permissions": str(permissions),
+                                 "position": 2 + len(self.extra_roles), "color": 0, "hoist": False,
+                                 "managed": False, "mentionable": True, "flags": 0})
+        return role_id
+
+    def fail_next(self, method: str, pattern: str, status: int, *, times: int = 1,
+                  retry_after: float = 1.0) -> Fault:
+        """The next `times` REST requests matching (method, path regex) get `status` instead of
+        an answer: 429 with `retry_after` as Discord sends it, or a server error (500...)."""
+        fault = Fault(method, pattern, status, times, retry_after)
+        with self._cond:
+            self.faults.append(fault)
+        return fault
+
+    def drop_gateway(self, code: int | None = None) -> int:
+        """Cut every open gateway connection: closed with `code` (4000: unknown error, the client
+        resumes), or, with no code, abruptly (the TCP connection dies). Returns how many."""
+
+        async def drop():
+            n = 0
+            for s in list(self.sessions):
+                if s.ws.closed or s.dropped:
+                    continue
+                s.dropped = True
+                n += 1
+                if code is None:
+                    s.transport.abort()
+                else:
+                    await s.ws.close(code=code, message=b"stand-in: connection dropped")
+            return n
+
+        n = self.call(drop())
+        with self._cond:
+            self._cond.notify_all()
+        return n
+
+    def invalidate_session(self) -> None:
+        """Op 9 INVALID_SESSION (not resumable): the client must identify again."""
+
+        async def invalidate():
+            for s in self.sessions:
+                if s.live:
+                    s.dropped = True
+                    await s.ws.send_str(json.dumps({"op": 9, "d": False}))
+
+        self.call(invalidate())
+
     # -- gateway ------------------------------------------------------------------------------
 
     def _shard_of_guild(self, shard_count: int) -> int:
@@ -361,7 +440,7 @@ class StandIn:
 
     def _session_for_guild(self) -> Session | None:
         for s in self.sessions:
-            if not s.identified or s.ws.closed:
+            if not s.live:
                 continue
             if s.shard is None or s.shard[0] == self._shard_of_guild(s.shard[1]):
                 return s
@@ -377,7 +456,7 @@ class StandIn:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        session = Session(ws)
+        session = Session(ws, transport=request.transport)
         with self._cond:
             self.sessions.append(session)
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
@@ -434,6 +513,7 @@ class StandIn:
             {"id": str(self.bot_role_id), "name": "Cita", "permissions": str(MEMBER_PERMISSIONS), "position": 1,
              "color": 0, "hoist": False, "managed": True, "mentionable": False, "flags": 0,
              "tags": {"bot_id": str(self.bot.id)}},
+            *self.extra_roles,
         ]
         return {
             "id": str(self.guild_id), "name": "Cita test server", "unavailable": False, "member_count": 4,
@@ -476,6 +556,20 @@ class StandIn:
         needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
         if needs_auth and not authorized:
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        with self._cond:
+            fault = next((f for f in self.faults if f.times > 0 and f.method == request.method
+                          and re.fullmatch(f.pattern, rec.path)), None)
+            if fault is not None:
+                fault.times -= 1
+                rec.failed = fault.status
+        if fault is not None:
+            if fault.status == 429:  # as Discord (behind Cloudflare) sends it
+                return web.Response(
+                    body=json.dumps({"message": "You are being rate limited.", "retry_after": fault.retry_after,
+                                     "global": False}).encode(), status=429,
+                    headers={"Content-Type": "application/json", "Via": "1.1 google",
+                             "Retry-After": str(fault.retry_after), "X-RateLimit-Scope": "user"})
+            return _json({"message": f"{fault.status}: stand-in failure", "code": 0}, status=fault.status)
         for method, pattern, handler in self._routes():
             if method == request.method:
                 m = re.fullmatch(pattern, rec.path)

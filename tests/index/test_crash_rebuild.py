@@ -1,0 +1,196 @@
+"""Suite 1: `cita index rebuild` killed with SIGKILL at 20 seeded random moments on a corpus of
+300 articles. After each kill `cita ask` answers from a complete generation and `cita index
+status` agrees with what that generation really holds; the final rebuild holds exactly the chunks
+and sentences of a clean build: nothing missing, nothing duplicated.
+
+To keep this affordable on two cores the articles are short and the embedding cache is warm
+(tests/reliability_corpus.py): each rebuild embeds only the article edited for it, and its time
+goes to loading, chunking, writing Chroma, publishing and cleaning up. The kill moments are
+drawn uniformly over the part of a rebuild that holds the build lock (from just after the files
+are read until the process exits: chunking, writing, publishing, cleanup), measured on a
+complete rebuild first; the phase each kill hit is recorded in the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests import reliability
+from tests.reliability_corpus import (
+    CITIES, N_ARTICLES, copy_index, corpus_index, current_generation, stored_rows, write_corpus,
+)
+
+from .conftest import popen_cita, run_cita
+
+pytestmark = pytest.mark.slow
+SUITE = "test_crash_rebuild"
+SEED = int(os.environ.get("CITA_CRASH_SEED", "20260601"))
+KILLS = int(os.environ.get("CITA_CRASH_KILLS", "20"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, seed_data_dir, e5):
+    return corpus_index(tmp_path_factory, seed_data_dir, e5)
+
+
+def holds_build_lock(data_dir: Path, pid: int) -> bool:
+    """Whether process `pid` holds the flock on data_dir/build.lock (read from /proc/locks, so
+    looking does not disturb it)."""
+    try:
+        inode = (data_dir / "build.lock").stat().st_ino
+        with open("/proc/locks") as f:
+            return any(line.split()[4] == str(pid) and line.split()[5].endswith(f":{inode}")
+                       for line in f if "FLOCK" in line)
+    except (OSError, IndexError):
+        return False
+
+
+def unfinished(data_dir: Path) -> set[str]:
+    gens = data_dir / "generations"
+    return {g.name for g in gens.iterdir() if not (g / "manifest.json").exists()} if gens.is_dir() else set()
+
+
+def check_generation(data_dir: Path, texts: dict[str, str], status: dict) -> int:
+    """The published generation against its manifest and the article texts it was built from;
+    returns the number of rows missing, duplicated or wrong (0 when all is well)."""
+    gen = status["generation"]
+    manifest = json.loads((data_dir / "generations" / gen / "manifest.json").read_text())
+    rows = stored_rows(data_dir, gen)
+    by_id = {a["id"]: a for a in manifest["articles"]}
+    bad = 0
+    for kind in ("chunks", "sentences"):
+        ids = [r[0] for r in rows[kind]]
+        bad += len(ids) - len(set(ids))  # duplicated
+        bad += abs(manifest[kind] - len(set(ids)))  # missing (or extra) against the manifest
+        bad += abs(len({r[1:4] for r in rows[kind]}) - len(rows[kind]))  # one span stored twice
+    assert status["chunks"] == manifest["chunks"] and status["sentences"] == manifest["sentences"]
+    assert status["articles"] == len(manifest["articles"]) == N_ARTICLES
+    assert {r[1] for r in rows["chunks"]} == set(by_id), "every article has its chunks, no stranger"
+    for _, article_id, start, end, text in rows["chunks"]:
+        name = by_id[article_id]["source"].rsplit("/", 1)[-1]
+        bad += texts[name][start:end] != text  # a chunk from another version of the article
+    return bad
+
+
+def run_checks(data_dir: Path, question: str) -> tuple[dict, dict]:
+    """`cita index status --json` and `cita ask --json` side by side (two cores)."""
+    status = popen_cita("index", "status", "--json", data_dir=data_dir)
+    ask = popen_cita("ask", "--json", question, data_dir=data_dir)
+    out_s, err_s = status.communicate(timeout=300)
+    out_a, err_a = ask.communicate(timeout=300)
+    assert status.returncode == 0, err_s
+    assert ask.returncode == 0, err_a
+    assert "Traceback" not in err_s + err_a
+    return json.loads(out_s), json.loads(out_a)
+
+
+def test_a_rebuild_killed_at_random_moments_never_loses_or_duplicates_anything(corpus, tmp_path):
+    src_data, src_articles = corpus
+    data = copy_index(src_data, tmp_path / "data")
+    articles = tmp_path / "articles"
+    shutil.copytree(src_articles, articles)
+    versions: dict[int, int] = {}
+    texts_of: dict[str, dict[str, str]] = {current_generation(data): write_corpus(articles, versions)}
+
+    # a complete rebuild first (one article edited): how long the locked part of a rebuild lasts
+    versions[0] = 1
+    texts = write_corpus(articles, versions)
+    start = time.monotonic()
+    proc = popen_cita("index", "rebuild", str(articles), data_dir=data)
+    locked_at = None
+    while proc.poll() is None:
+        if locked_at is None and holds_build_lock(data, proc.pid):
+            locked_at = time.monotonic()
+        time.sleep(0.005)
+    finished = time.monotonic()
+    assert proc.returncode == 0, proc.stderr.read()
+    assert locked_at is not None
+    locked_span = finished - locked_at
+    texts_of[current_generation(data)] = texts
+    reliability.note(SUITE, "reference rebuild", {"seconds": round(finished - start, 1),
+                                                  "seconds holding the lock": round(locked_span, 1)})
+
+    rng = random.Random(SEED)
+    phases: Counter = Counter()
+    for trial in range(KILLS):
+        edited = rng.randrange(N_ARTICLES)
+        versions[edited] = trial + 2
+        texts = write_corpus(articles, versions)
+        delay = rng.uniform(0, locked_span)
+        before = current_generation(data)
+
+        proc = popen_cita("index", "rebuild", str(articles), data_dir=data)
+        deadline = time.monotonic() + 300
+        while not holds_build_lock(data, proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(delay)
+        # where the rebuild was when it was killed
+        if proc.poll() is not None:
+            phase = "had already finished"
+        elif current_generation(data) != before:
+            phase = "after publishing (cleanup)"
+        elif unfinished(data):
+            phase = "writing the new generation"
+        else:
+            phase = "starting to build (imports, chunking)"
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        phases[phase] += 1
+        reliability.count(SUITE, trials=1, faults=1)
+
+        after = current_generation(data)
+        assert after is not None
+        if after != before:
+            assert after not in texts_of, "a new generation, not an old one brought back"
+            texts_of[after] = texts
+        city = CITIES[edited % len(CITIES)]
+        status, answer = run_checks(data, f"¿Cuánto cuesta la revisión del plan {edited} de {city}?")
+        assert status["generation"] == after, (trial, phase)
+        assert answer["generation"] == after, (trial, phase)
+        assert not answer["abstained"] and answer["citations"]
+        version_texts = texts_of[after]
+        wrong = sum(version_texts[c["source"].rsplit("/", 1)[-1]][c["start"]:c["end"]] != c["quote"]
+                    for c in answer["citations"])
+        wrong += check_generation(data, version_texts, status)
+        reliability.count(SUITE, data_lost=wrong)
+        assert wrong == 0, f"trial {trial} (killed {phase}): {wrong} rows or quotes missing, duplicated or wrong"
+
+    reliability.note(SUITE, "kills by phase", dict(phases))
+    reliability.note(SUITE, "seed", SEED)
+
+    # the final rebuild completes and leaves exactly what a clean build of the same articles holds
+    final = run_cita("index", "rebuild", str(articles), "--json", data_dir=data)
+    assert final.returncode == 0, final.stderr
+    clean = tmp_path / "clean"
+    (clean / "cache").mkdir(parents=True)
+    shutil.copy(data / "cache" / "embeddings.sqlite", clean / "cache" / "embeddings.sqlite")
+    built = run_cita("index", "rebuild", str(articles), "--json", data_dir=clean)
+    assert built.returncode == 0, built.stderr
+    got = stored_rows(data, current_generation(data))
+    want = stored_rows(clean, current_generation(clean))
+    for kind in ("chunks", "sentences"):
+        have, should = Counter(got[kind]), Counter(want[kind])
+        missing = sum((should - have).values())
+        extra = sum((have - should).values())
+        reliability.count(SUITE, data_lost=missing + extra)
+        assert not missing and not extra, f"{kind}: {missing} missing, {extra} duplicated or foreign"
+    assert len(got["chunks"]) == N_ARTICLES
+    status = json.loads(run_cita("index", "status", "--json", data_dir=data).stdout)
+    assert check_generation(data, texts, status) == 0
+
+    # and nothing is left behind: the current generation and at most one older one, no unfinished
+    # build, no trash
+    gens = sorted(p.name for p in (data / "generations").iterdir())
+    assert current_generation(data) in gens and len(gens) <= 2, gens
+    assert not unfinished(data)
+    assert not (data / "trash").exists() or not any((data / "trash").iterdir())
