@@ -12,6 +12,7 @@ message is cut, at a clause or word boundary, and then every piece keeps the mar
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass, field
@@ -112,29 +113,40 @@ def _protected(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def _breaks(text: str) -> list[tuple[int, int, int]]:
+def _breaks(text: str, stop: int | None = None) -> list[tuple[int, int, int]]:
     """Candidate split points as (end of the piece before, start of the piece after, rank):
     rank 3 paragraph, 2 sentence, 1 clause, 0 word. A point inside a protected span gets
     rank -1 (used only when nothing else fits); a point right before a citation marker is never
-    a candidate."""
+    a candidate. Only points up to `stop` (default: all).
+
+    Linear in the text looked at: each point looks at the few characters before it, and at the
+    protected spans through their running maximum end (a long quote made of thousands of lines
+    or quotation marks used to take minutes)."""
     spans = _protected(text)
+    starts = [s for s, _ in spans]
+    reach: list[int] = []  # reach[i]: the furthest end of spans[0..i]
+    for _, e in spans:
+        reach.append(max(e, reach[-1]) if reach else e)
     out = []
     for m in re.finditer(r"\s+", text):
         before, after = m.start(), m.end()
+        if stop is not None and before > stop:
+            break
         if before == 0 or after == len(text):
             continue
         if MARKER.match(text, after):
             continue
-        head = text[:before]
-        if "\n\n" in m.group() or "\n" in m.group() and head.endswith((":", "]")):
+        tail = text[max(0, before - 40):before]  # enough for an end mark and its closing quotes
+        if "\n\n" in m.group() or "\n" in m.group() and tail.endswith((":", "]")):
             rank = 3
-        elif _SENTENCE_END.search(head) or MARKER.search(head[-12:]) and head.endswith("]"):
+        elif _SENTENCE_END.search(tail) or MARKER.search(tail[-12:]) and tail.endswith("]"):
             rank = 2
-        elif _CLAUSE_END.search(head):
+        elif _CLAUSE_END.search(tail):
             rank = 1
         else:
             rank = 0
-        if any(s < before and after < e for s, e in spans):
+        i = bisect.bisect_left(starts, before)  # spans[:i] start before this point
+        if i and reach[i - 1] > after:
             rank = -1 if rank < 1 else -1 + rank / 10  # inside a quote: last resort, clause first
         out.append((before, after, rank))
     return out
@@ -151,7 +163,7 @@ def split_text(text: str, limit: int) -> list[str]:
     pieces: list[str] = []
     while len(text) > limit:
         best = None
-        for before, after, rank in _breaks(text):
+        for before, after, rank in _breaks(text, stop=limit):
             if before > limit:
                 break
             # outside quotes first; then the higher rank, unless it leaves a piece under 30% of the
@@ -208,9 +220,16 @@ def quote_blocks(quote: str, n: int, limit: int) -> list[str]:
     block = _quote_block(quote, marker)
     if len(block) <= limit:
         return [block]
-    overhead = len(marker) + 8 + 2 * quote.count("\n")
-    pieces = split_text(quote, max(1, limit - overhead))
-    return [_quote_block(p + ("" if i == len(pieces) - 1 else " …"), marker) for i, p in enumerate(pieces)]
+    # each line of a piece costs "> " more (any line break: \u2028, \x85 and form feeds split
+    # lines as "\n" does), so a quote of many short lines is cut into smaller pieces
+    size = max(1, limit - len(marker) - 8)
+    while True:
+        pieces = split_text(quote, size)
+        blocks = [_quote_block(p + ("" if i == len(pieces) - 1 else " …"), marker) for i, p in enumerate(pieces)]
+        longest = max(len(b) for b in blocks)
+        if longest <= limit or size == 1:
+            return blocks
+        size = max(1, min(size - 1, size * limit // longest - 1))
 
 
 def text_blocks(text: str, limit: int) -> list[str]:
