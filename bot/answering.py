@@ -132,14 +132,14 @@ class Answerer:
         question = clean_question(question, max_chars=self.max_question_chars)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        view = self.library.view()
-        qvec = query_vector(self.library.embedder, question, context)
-        t1 = time.perf_counter()
-        timings["embed"] = (t1 - t0) * 1000
-        passages = retrieve(view, qvec, question, k=k, context=context)
-        t2 = time.perf_counter()
-        timings["retrieve"] = (t2 - t1) * 1000
-        background = background_similarity(view, qvec)
+        with self.library.reading() as view:  # kept open even if another thread moves on
+            qvec = query_vector(self.library.embedder, question, context)
+            t1 = time.perf_counter()
+            timings["embed"] = (t1 - t0) * 1000
+            passages = retrieve(view, qvec, question, k=k, context=context)
+            t2 = time.perf_counter()
+            timings["retrieve"] = (t2 - t1) * 1000
+            background = background_similarity(view, qvec)
         answer = extractive_answer(question, passages[:3], view.articles, thresholds=self.thresholds,
                                    background=background)
         answer.generation = view.generation

@@ -2,11 +2,15 @@
 BM25 over the same chunks, fused, then diversified.
 
 `Library` follows the published generation: every read checks the pointer (at most once per
-`check_every` seconds) and swaps in the new generation, vectors and lexical index together.
+`check_every` seconds) and swaps in the new generation, vectors and lexical index together. A
+generation stays open while questions that started on it are still reading it (`reading`), so
+that another thread moving the library on neither closes it under them nor lets a rebuild in
+another process delete it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -86,6 +90,7 @@ class IndexView:
 
     def __init__(self, store: Store, generation: str) -> None:
         self.generation = generation
+        self.readers = 0  # questions reading it now (Library.reading)
         self.manifest = store.manifest(generation)
         self.articles = {a["id"]: a for a in self.manifest["articles"]}
         self.chunks_col, self.sentences_col, self.background_col = store.open(generation)
@@ -133,7 +138,7 @@ class Library:
         self.check_every = check_every
         self._view: IndexView | None = None
         self._checked = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def view(self, *, refresh: bool = False) -> IndexView:
         """The current generation; the pointer is checked at most every `check_every` seconds,
@@ -163,10 +168,25 @@ class Library:
                         f"the index was built with {model!r} but Cita is configured for "
                         f"{self.embedder.name!r}: rebuild it with `cita index rebuild`")
                 old, self._view = self._view, view
-                if old is not None:
-                    self.store.release(old.generation)
+                if old is not None and old.readers == 0:
+                    self.store.release(old.generation)  # else the last reader releases it
                 log.info("serving generation %s (%d chunks)", current, len(view.rows))
             return self._view
+
+    @contextlib.contextmanager
+    def reading(self):
+        """The current generation (as `view`), kept open until the block ends even if another
+        thread moves the library to a newer one meanwhile."""
+        with self._lock:
+            view = self.view()
+            view.readers += 1
+        try:
+            yield view
+        finally:
+            with self._lock:
+                view.readers -= 1
+                if view.readers == 0 and view is not self._view:
+                    self.store.release(view.generation)
 
 
 class ModelMismatch(StoreError):
