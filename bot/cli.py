@@ -135,8 +135,11 @@ def setup_logging(settings: Settings, *, verbose: bool) -> None:
         root.addHandler(handler)
     except OSError:
         pass
-    for noisy in ("chromadb", "httpx", "httpcore", "urllib3", "discord.gateway", "trafilatura", "htmldate"):
+    for noisy in ("chromadb", "httpx", "httpcore", "urllib3", "discord.gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # their warnings are about the pages ("discarding data: None"): the skip reason says it
+    for noisy in ("trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 class _NoTraceback(logging.Formatter):

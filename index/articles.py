@@ -6,6 +6,7 @@ stops a run: each file that cannot be used becomes one `Skipped` with a short re
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -80,6 +81,24 @@ def _looks_binary(data: bytes) -> bool:
     return control > len(head) * 0.1
 
 
+# UTF-32 first: its little-endian mark starts with UTF-16's
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _unicode_with_bom(data: bytes) -> tuple[str | None, str | None]:
+    """(text, encoding) of UTF-16/32 text marked with a byte-order mark (what Windows editors
+    save as "Unicode"); (None, encoding) when marked but not valid; (None, None) when unmarked.
+    Checked before the binary test: such text is full of NUL bytes."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                return None, encoding
+    return None, None
+
+
 def _decode(data: bytes) -> str | None:
     try:
         return data.decode("utf-8-sig")
@@ -135,14 +154,17 @@ def load_file(path: Path, *, max_bytes: int, key: str | None = None,
         return [], [Skipped(source, f"over the size limit (> {max_bytes / 1e6:g} MB)")]
     if not data.strip():
         return [], [Skipped(source, "empty file")]
-    if _looks_binary(data):
+    marked, encoding = _unicode_with_bom(data)
+    if encoding and marked is None:
+        return [], [Skipped(source, f"not valid {encoding.upper()} text (it starts with a {encoding.upper()} mark)")]
+    if marked is None and _looks_binary(data):
         return [], [Skipped(source, "binary file, not text")]
     if suffix in {".html", ".htm"}:
-        html = _decode_html(data)
+        html = marked if marked is not None else _decode_html(data)
         if html is None:
             return [], [Skipped(source, "not valid text in the encoding the page declares (or UTF-8)")]
         return parse_html(html, source=source, key=key)
-    text = _decode(data)
+    text = marked if marked is not None else _decode(data)
     if text is None:
         return [], [Skipped(source, "not valid UTF-8 text")]
     if suffix == ".jsonl":
@@ -225,7 +247,10 @@ def iter_files(root: Path) -> tuple[list[Path], list[Skipped]]:
         skipped.append(Skipped(str(e.filename), f"unreadable folder ({e.strerror})"))
 
     for folder, dirs, names in os.walk(root, onerror=onerror, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for d in sorted(dirs):
+            if not d.startswith(".") and os.path.islink(os.path.join(folder, d)):
+                skipped.append(Skipped(os.path.join(folder, d), "a link to a folder, not followed (it could loop)"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d)))
         for name in sorted(names):
             if name.startswith("."):
                 continue
