@@ -321,9 +321,11 @@ class CitaMixin:
                                            reference=reference)
         except discord.HTTPException as e:
             log.warning("could not send the answer to %s: %s", target.id, e)
-            if target is not channel:
-                await self.send_text(channel, "I couldn't post the answer in the thread; check my "
-                                     "permissions there.", reference=message)
+            if isinstance(e, discord.Forbidden) and target is not channel:
+                text = "I couldn't post the answer in the thread; check my permissions there."
+            else:  # Discord kept failing (5xx after retries, a rate limit too long to wait for)
+                text = f"Discord didn't accept my answer (HTTP {e.status}); please ask again in a moment."
+            await self.send_text(channel, text, reference=message)
             return
         self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
 

@@ -163,11 +163,21 @@ def test_when_discord_keeps_failing_the_user_is_told_and_the_bot_goes_on(standin
     q = standin.user_message(QUESTION)
     told = reply_in_channel(standin, q, timeout=90)
     assert len(standin.failed_requests()) == 5
-    assert "couldn't post the answer" in told.json["content"]
+    assert told.json["content"] == "Discord didn't accept my answer (HTTP 500); please ask again in a moment."
     reliability.count(SUITE, faults=5, trials=1)
     _, answer = ask(standin, author=standin.bob)
     assert MEETING in text_of(answer.json)
     assert runner.error is None
+    assert_clean(standin)
+
+
+def test_when_the_thread_refuses_the_answer_the_user_is_told_in_the_channel(standin, start_bot):
+    start_bot()
+    standin.fail_next("POST", rf"/channels/(?!{standin.general}/)\d+/messages", 403)
+    q = standin.user_message(QUESTION)
+    told = reply_in_channel(standin, q)
+    assert told.json["content"] == "I couldn't post the answer in the thread; check my permissions there."
+    reliability.count(SUITE, faults=1, trials=1)
     assert_clean(standin)
 
 
