@@ -5,7 +5,7 @@ The suites call `count(suite, trials=..., faults=..., inputs=..., failures=..., 
 as they go; counting costs nothing when no report is wanted. Loaded as a pytest plugin
 (`-p tests.reliability`, which `tests/report_reliability.py` does), this module also records
 each test's outcome and duration and, at the end of the session, writes everything as JSON to
-`$CITA_RELIABILITY_JSON` (default `reliability.json` in the working directory).
+`$CITA_RELIABILITY_JSON` (default `data/reliability.json` under the working directory).
 
 The keys:
 - trials: independent attempts (a killed rebuild, a question asked, a file loaded, ...)
@@ -110,5 +110,6 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         "suites": suites,
         "totals": totals,
     }
-    path = Path(os.environ.get("CITA_RELIABILITY_JSON", "reliability.json"))
+    path = Path(os.environ.get("CITA_RELIABILITY_JSON", "data/reliability.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
