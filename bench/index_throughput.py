@@ -6,7 +6,9 @@
    repeated) as 480 short articles, 514 chunks, rebuilt by `Builder.rebuild` into an empty data
    dir (empty embedding cache), against the bundled model embedding the same 514 chunk texts
    directly (`embedder.passages`, batches of 32) in the same run: half of the raw pass before
-   the build and half after, so both see the same drift in the machine's load.
+   the builds and half after, so all see the same drift in the machine's load. The build runs
+   twice: with the default chunk vectors (the model reads every chunk and every sentence) and
+   with CITA_CHUNK_VECTORS=sentence-mean (it reads only the sentences).
 2. Unchanged: `Builder.rebuild` of the unchanged 2,800-article corpus behind the 10,000-chunk
    index (built by the first run of bench/answer_latency.py or of this script), in-process and
    as the `cita index rebuild` command.
@@ -20,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -101,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         args.profile.write_text(profiler.output_html())
         print(profiler.output_text(unicode=True, color=False))
     builder.close()
+    # the same build with CITA_CHUNK_VECTORS=sentence-mean (chunk vectors from the sentences')
+    mean_builder = make_builder(replace(settings, data_dir=fresh_dir / "data-sentence-mean",
+                                        chunk_vectors="sentence-mean"), embedder)
+    t = time.perf_counter()
+    mean_summary = mean_builder.rebuild([corpus])
+    mean_wall = time.perf_counter() - t
+    mean_builder.close()
     raw2 = raw(chunk_texts[half:])
     raw_wall, raw_cpu = raw1[0] + raw2[0], raw1[1] + raw2[1]
 
@@ -147,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         "unchanged_published_new_generation": not unchanged.unchanged,
         "unchanged_command_s": command_s,
         "unchanged_command_embeddings": command["embedded"],
+        "sentence_mean_build_s": mean_wall,
+        "sentence_mean_build_embedded": mean_summary.embedded,
+        "sentence_mean_throughput_ratio": (mean_summary.chunks / mean_wall) / (len(chunk_texts) / raw_wall),
         "index_throughput_ratio": (summary.chunks / build_wall) / (len(chunk_texts) / raw_wall),
         "unchanged_rebuild_s": unchanged_s,
         "unchanged_rebuild_embeddings": unchanged.embedded,

@@ -26,7 +26,7 @@ def make_embedder(settings: Settings) -> Embedder:
 def make_builder(settings: Settings, embedder: Embedder | None = None, *, progress: bool = False,
                  store: Store | None = None) -> Builder:
     config = BuildConfig(chunk_tokens=settings.chunk_tokens, chunk_overlap_tokens=settings.chunk_overlap_tokens,
-                         max_bytes=int(settings.max_file_mb * 1_000_000))
+                         max_bytes=int(settings.max_file_mb * 1_000_000), chunk_vectors=settings.chunk_vectors)
     return Builder(store or make_store(settings), embedder or make_embedder(settings), config, progress=progress)
 
 

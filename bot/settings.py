@@ -51,6 +51,7 @@ class Settings:
     chroma_url: str = ""
     chunk_tokens: int = 256
     chunk_overlap_tokens: int = 48
+    chunk_vectors: str = "embedded"
     max_file_mb: float = 5.0
     abstain_threshold: float | None = None  # None: calibrated for the model
     # Discord
@@ -100,6 +101,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
             kw[attr] = Path(get(key)).expanduser().resolve()
     strings = {
         "CITA_EMBED_MODEL": "embed_model",
+        "CITA_CHUNK_VECTORS": "chunk_vectors",
         "CHROMA_URL": "chroma_url",
         "DISCORD_TOKEN": "discord_token",
         "CITA_DISCORD_API_URL": "discord_api_url",
@@ -139,6 +141,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = 
     settings = Settings(**kw)
     if settings.chunk_overlap_tokens >= settings.chunk_tokens:
         raise SettingsError("CITA_CHUNK_OVERLAP_TOKENS must be smaller than CITA_CHUNK_TOKENS")
+    if settings.chunk_vectors not in ("embedded", "sentence-mean"):
+        raise SettingsError(f"CITA_CHUNK_VECTORS must be embedded or sentence-mean, not {settings.chunk_vectors!r}")
     if settings.chroma_url and not settings.chroma_url.startswith(("http://", "https://")):
         raise SettingsError(f"CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
     return settings

@@ -26,6 +26,10 @@ from .store import Store, StoreError, new_generation_id
 log = logging.getLogger(__name__)
 
 FORMAT = 3  # bump when the stored layout changes; older generations then need a rebuild
+# How a chunk gets its vector: "embedded" (the model reads the chunk) or "sentence-mean" (the
+# normalised mean of its sentences' vectors, which are embedded anyway: half the model work per
+# build, at a small cost in recall; README "Performance")
+CHUNK_VECTORS = ("embedded", "sentence-mean")
 EMBED_BATCH = 32
 
 
@@ -53,8 +57,8 @@ class NeedsRebuild(StoreError):
 def _difference(manifest: dict, fingerprint: dict) -> str:
     if manifest.get("embed_model") != fingerprint["embed_model"]:
         return f"the model {manifest.get('embed_model')!r}, not {fingerprint['embed_model']!r}"
-    changed = [f"{k}={manifest.get(k)!r}, now {fingerprint[k]!r}" for k in fingerprint
-               if manifest.get(k) != fingerprint[k]]
+    changed = [f"{k}={_recorded(manifest, k)!r}, now {fingerprint[k]!r}" for k in fingerprint
+               if _recorded(manifest, k) != fingerprint[k]]
     return "other settings (" + "; ".join(changed) + ")"
 
 
@@ -63,10 +67,22 @@ class BuildConfig:
     chunk_tokens: int = 256
     chunk_overlap_tokens: int = 48
     max_bytes: int = 5_000_000
+    chunk_vectors: str = "embedded"
+
+    def __post_init__(self) -> None:
+        if self.chunk_vectors not in CHUNK_VECTORS:
+            raise ValueError(f"chunk_vectors must be one of {', '.join(CHUNK_VECTORS)}, not {self.chunk_vectors!r}")
 
     def fingerprint(self, embedder: Embedder) -> dict:
         return {"format": FORMAT, "embed_model": embedder.name, "dim": embedder.dim,
-                "chunk_tokens": self.chunk_tokens, "chunk_overlap_tokens": self.chunk_overlap_tokens}
+                "chunk_tokens": self.chunk_tokens, "chunk_overlap_tokens": self.chunk_overlap_tokens,
+                "chunk_vectors": self.chunk_vectors}
+
+
+def _recorded(manifest: dict, key: str):
+    """A fingerprint value as a manifest records it (those written before chunk_vectors existed
+    had embedded chunk vectors)."""
+    return manifest.get(key, "embedded" if key == "chunk_vectors" else None)
 
 
 @dataclass
@@ -166,7 +182,7 @@ class Builder:
         with self.store.build_lock():
             current_id = self.store.current_id()
             current = self.store.manifest(current_id) if current_id else None
-            if current and {k: current.get(k) for k in fingerprint} != fingerprint:
+            if current and {k: _recorded(current, k) for k in fingerprint} != fingerprint:
                 if not replace:  # adding to it or removing from it would silently drop the rest
                     raise NeedsRebuild(_difference(current, fingerprint))
                 current = None  # other model or chunking: nothing can be carried over
@@ -194,7 +210,8 @@ class Builder:
 
             generation = new_generation_id()
             prepared = self._prepare(articles, summary)
-            self._bar = _progress(len(self.cache.missing(_texts_to_embed(prepared))), enabled=self.progress)
+            self._bar = _progress(len(self.cache.missing(_texts_to_embed(prepared, self.config.chunk_vectors))),
+                                  enabled=self.progress)
             try:
                 chunks_col, sentences_col, background_col = self.store.create(generation)
                 self._write_background(background_col, summary)
@@ -278,13 +295,20 @@ class Builder:
                     text = article.text[s:e]
                     sentence_rows[f"{article.id}:{s}:{e}"] = (article, s, e, text)
         sentence_keys = {sid: _key(row[3]) for sid, row in sentence_rows.items()}
-        vectors = self._embed({**chunk_texts, **{sentence_keys[sid]: row[3] for sid, row in sentence_rows.items()}},
-                              summary)
+        texts = {sentence_keys[sid]: row[3] for sid, row in sentence_rows.items()}
+        if self.config.chunk_vectors == "embedded":
+            texts.update(chunk_texts)
+        vectors = self._embed(texts, summary)
         nodes = []
         for article, chunks in batch:
             for c in chunks:
+                if self.config.chunk_vectors == "embedded":
+                    vector = vectors[c.content_key]
+                else:
+                    v = np.mean([vectors[_key(article.text[s:e])] for s, e in c.sentences], axis=0)
+                    vector = v / (np.linalg.norm(v) or 1.0)
                 nodes.append(TextNode(
-                    id_=c.id, text=c.text, embedding=vectors[c.content_key].tolist(),
+                    id_=c.id, text=c.text, embedding=vector.tolist(),
                     metadata={**_article_metadata(article), "start": c.start, "end": c.end,
                               "sentences": json.dumps(c.sentences)},
                     excluded_embed_metadata_keys=list(_article_metadata(article)) + ["start", "end", "sentences"],
@@ -372,12 +396,13 @@ def _already_there(old: list[dict], new: list[Article]) -> bool:
     return all((a.id, a.content_hash, a.source) in have for a in new)
 
 
-def _texts_to_embed(prepared: list[tuple[Article, list[Chunk]]]) -> list[str]:
+def _texts_to_embed(prepared: list[tuple[Article, list[Chunk]]], chunk_vectors: str) -> list[str]:
     """The cache keys of everything a build embeds: the background set, chunks and sentences."""
     keys = [_key(t) for t in background_sentences()]
     for article, chunks in prepared:
         for c in chunks:
-            keys.append(c.content_key)
+            if chunk_vectors == "embedded":
+                keys.append(c.content_key)
             keys.extend(_key(article.text[s:e]) for s, e in c.sentences)
     return keys
 

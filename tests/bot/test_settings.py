@@ -42,6 +42,7 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path, monkeypatch):
     ({"CITA_ANSWER_DMS": "maybe"}, "CITA_ANSWER_DMS must be true or false"),
     ({"CHROMA_URL": "localhost:8000"}, "CHROMA_URL must look like http://host:port"),
     ({"CITA_CHUNK_TOKENS": "40", "CITA_CHUNK_OVERLAP_TOKENS": "40"}, "must be smaller"),
+    ({"CITA_CHUNK_VECTORS": "average"}, "CITA_CHUNK_VECTORS must be embedded or sentence-mean"),
 ])
 def test_bad_values_are_one_clear_error(env, message):
     with pytest.raises(SettingsError, match=message):

@@ -398,3 +398,71 @@ def test_adding_to_an_index_built_with_other_settings_asks_for_a_rebuild(warm_da
         assert not rebuilt.unchanged and rebuilt.chunks > before[1]["chunks"]
     finally:
         other.close()
+
+
+@pytest.mark.slow
+def test_sentence_mean_chunk_vectors_embed_no_chunk_text_and_still_find_the_passage(tmp_path, e5):
+    """CITA_CHUNK_VECTORS=sentence-mean: the model reads only sentences; each chunk's vector is
+    the normalised mean of its sentences' vectors, and the index still answers across languages."""
+    import numpy as np
+
+    data_dir = tmp_path / "data"
+    config = BuildConfig(chunk_vectors="sentence-mean")
+    builder = Builder(LocalStore(data_dir), e5, config)
+    try:
+        summary = builder.rebuild([SEEDS])
+    finally:
+        builder.close()
+    articles, _ = load_paths([SEEDS], max_bytes=config.max_bytes)
+    chunks = [c for a in articles for c in chunk_article(a, chunk_tokens=config.chunk_tokens,
+                                                             overlap_tokens=config.chunk_overlap_tokens)]
+    sentence_texts = {a.text[s:e] for a in articles for c in chunk_article(
+        a, chunk_tokens=config.chunk_tokens, overlap_tokens=config.chunk_overlap_tokens) for s, e in c.sentences}
+    from index.build import background_sentences
+
+    # nothing but the sentences and the background set went through the model
+    assert summary.embedded == len(sentence_texts | set(background_sentences()))
+    assert summary.chunks == len(chunks)
+
+    store = LocalStore(data_dir)
+    gen, manifest = store.current()
+    assert manifest["chunk_vectors"] == "sentence-mean"
+    chunks_col, sentences_col, _ = store.open(gen)
+    try:
+        c = chunks_col.get(include=["embeddings", "metadatas"])
+        s = sentences_col.get(include=["embeddings"])
+        sentence_vector = dict(zip(s["ids"], s["embeddings"]))
+        for cid, vec, md in zip(c["ids"], c["embeddings"], c["metadatas"]):
+            spans = json.loads(md["sentences"])
+            mean = np.mean([sentence_vector[f"{md['article_id']}:{a}:{b}"] for a, b in spans], axis=0)
+            assert np.allclose(vec, mean / np.linalg.norm(mean), atol=1e-5), cid
+        hit = chunks_col.query(query_embeddings=[e5.query("What did the US demand from Mexico?").tolist()],
+                               n_results=1, include=["documents"])
+        assert DEMAND_ES in hit["documents"][0][0] or DEMAND_EN in hit["documents"][0][0]
+    finally:
+        store.release(gen)
+
+
+@pytest.mark.slow
+def test_switching_chunk_vectors_needs_a_rebuild_and_an_older_index_counts_as_embedded(warm_data_dir, e5, tmp_path):
+    from index.build import NeedsRebuild
+
+    rebuild(warm_data_dir, e5, [SEEDS])
+    store = LocalStore(warm_data_dir)
+    gen, manifest = store.current()
+    # an index written before the setting existed has no chunk_vectors in its manifest
+    legacy = {k: v for k, v in manifest.items() if k != "chunk_vectors"}
+    (warm_data_dir / "generations" / gen / "manifest.json").write_text(json.dumps(legacy), encoding="utf-8")
+    assert LocalStore(warm_data_dir).manifest(gen).get("chunk_vectors") is None
+    assert rebuild(warm_data_dir, e5, [SEEDS]).unchanged, "an older index is an embedded one"
+
+    other = Builder(LocalStore(warm_data_dir), e5, BuildConfig(chunk_vectors="sentence-mean"))
+    try:
+        extra = write_articles(tmp_path / "more", 1)[0]
+        with pytest.raises(NeedsRebuild, match=r"chunk_vectors='embedded', now 'sentence-mean'"):
+            other.add([str(extra)])
+        rebuilt = other.rebuild([SEEDS])
+        assert not rebuilt.unchanged and rebuilt.generation != gen
+    finally:
+        other.close()
+    assert not rebuild(warm_data_dir, e5, [SEEDS]).unchanged, "and back"
