@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import signal
+import threading
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -116,6 +117,10 @@ class CitaMixin:
         client_kwargs.setdefault("intents", required_intents())
         client_kwargs.setdefault("allowed_mentions", NO_MENTIONS)
         client_kwargs.setdefault("chunk_guilds_at_startup", False)
+        # Discord sends the servers' GUILD_CREATEs in one burst after READY; discord.py waits this
+        # long after the last one before on_ready (2 s by default). Cita needs no member lists,
+        # and a server that comes later is still served.
+        client_kwargs.setdefault("guild_ready_timeout", 0.5)
         # Cita never joins voice: no start-up warnings about voice libraries
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -609,6 +614,18 @@ def run_bot(settings: Settings, invite_url: bool = False, **client_kwargs) -> in
             h.removeFilter(redact)
 
 
+def _load_index(answerer) -> None:
+    from index.store import StoreError
+
+    try:
+        answerer.library.view()
+        answerer.library.embedder.query("warm up")
+    except StoreError as e:  # the first question reports it to its asker
+        log.warning("could not load the index yet: %s", e)
+    except Exception:
+        log.exception("could not load the index")
+
+
 def _run(settings: Settings, token: str, client_kwargs: dict) -> int:
     import aiohttp
 
@@ -619,13 +636,16 @@ def _run(settings: Settings, token: str, client_kwargs: dict) -> int:
 
     try:
         answerer = make_answerer(settings)
-        view = answerer.library.view()  # fails now, not at the first question, if there is no index
+        manifest = answerer.library.check()  # fails now, not at the first question, if there is no index
     except IndexMissing:
         return _fail(f"there is no index yet in {settings.data_dir}: build it with `cita index rebuild`, "
                      "then start the bot again")
     except (StoreError, EmbeddingModelError) as e:
         return _fail(str(e))
-    log.info("serving generation %s with %d articles", view.generation, len(view.articles))
+    log.info("serving generation %s with %d articles", manifest.get("generation", "?"), len(manifest["articles"]))
+    # load the index (chunks, lexical index) while connecting to Discord; a question that comes
+    # first waits for it
+    threading.Thread(target=_load_index, args=(answerer,), name="cita-load-index", daemon=True).start()
     store = answerer.library.store
     embedder = answerer.library.embedder
     client = make_client(settings, answerer=answerer,

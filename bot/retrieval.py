@@ -88,10 +88,10 @@ class Passage:
 class IndexView:
     """One published generation, loaded for reading."""
 
-    def __init__(self, store: Store, generation: str) -> None:
+    def __init__(self, store: Store, generation: str, manifest: dict | None = None) -> None:
         self.generation = generation
         self.readers = 0  # questions reading it now (Library.reading)
-        self.manifest = store.manifest(generation)
+        self.manifest = manifest if manifest is not None else store.manifest(generation)
         self.articles = {a["id"]: a for a in self.manifest["articles"]}
         self.chunks_col, self.sentences_col, self.background_col = store.open(generation)
         got = self.chunks_col.get(include=["documents", "metadatas"])
@@ -161,17 +161,30 @@ class Library:
                     return self._view
                 raise IndexMissing("there is no index yet: build it with `cita index rebuild`")
             if self._view is None or self._view.generation != current:
-                view = IndexView(self.store, current)
-                model = view.manifest.get("embed_model")
-                if model != self.embedder.name:
-                    raise ModelMismatch(
-                        f"the index was built with {model!r} but Cita is configured for "
-                        f"{self.embedder.name!r}: rebuild it with `cita index rebuild`")
+                manifest = self.store.manifest(current)
+                self._check_model(manifest)
+                view = IndexView(self.store, current, manifest)
                 old, self._view = self._view, view
                 if old is not None and old.readers == 0:
                     self.store.release(old.generation)  # else the last reader releases it
                 log.info("serving generation %s (%d chunks)", current, len(view.rows))
             return self._view
+
+    def check(self) -> dict:
+        """The manifest of the generation questions would be answered from, without loading it
+        (cheap): raises what `view` would (IndexMissing, ModelMismatch, StoreError)."""
+        current = self.store.current_id()
+        if current is None:
+            raise IndexMissing("there is no index yet: build it with `cita index rebuild`")
+        manifest = self.store.manifest(current)
+        self._check_model(manifest)
+        return manifest
+
+    def _check_model(self, manifest: dict) -> None:
+        model = manifest.get("embed_model")
+        if model != self.embedder.name:
+            raise ModelMismatch(f"the index was built with {model!r} but Cita is configured for "
+                                f"{self.embedder.name!r}: rebuild it with `cita index rebuild`")
 
     @contextlib.contextmanager
     def reading(self):

@@ -96,6 +96,21 @@ def test_without_an_index_it_says_which_command_builds_it(tmp_path, standin):
     assert not standin.requests, "Discord is not contacted without an index"
 
 
+def test_an_index_built_with_another_model_is_one_line_before_connecting(tmp_path, standin, data_copy):
+    import json
+
+    gen = json.loads((data_copy / "current.json").read_text())["generation"]
+    manifest_path = data_copy / "generations" / gen / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "embed_model": "some-other-model"}))
+    done = cita("bot", cwd=tmp_path, DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url,
+                CITA_DATA_DIR=data_copy)
+    assert done.returncode == 1
+    line = one_line(done.stderr)
+    assert "built with 'some-other-model'" in line and "rebuild it with `cita index rebuild`" in line
+    assert not standin.requests, "Discord is not contacted with an index it cannot use"
+
+
 def test_a_rejected_token(tmp_path, standin, data_copy):
     wrong = make_token(standin.app_id)  # well formed, but not the bot's
     done = cita("bot", cwd=tmp_path, DISCORD_TOKEN=wrong, CITA_DISCORD_API_URL=standin.api_url,
