@@ -74,7 +74,7 @@ def chart(v: dict) -> str:
     width, label_w, bar_w, row_h = 640, 190, 330, 22
     colors = {"Cita": "#2b6cb0", "LlamaIndex tutorial": "#a0aec0"}
     parts = []
-    y = 36
+    y = 44
     for title, ck, lk, higher_better in metrics:
         if ck not in v or lk not in v:
             continue
@@ -91,7 +91,8 @@ def chart(v: dict) -> str:
             y += row_h
         y += 10
     head = ('<text x="10" y="20" font-size="15" font-weight="bold">Cita and the LlamaIndex tutorial '
-            'pipeline, same articles and questions (shorter is better, except recall)</text>')
+            'pipeline, same articles and questions</text>'
+            '<text x="10" y="34" font-size="11">shorter is better, except recall</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 10}" '
             f'font-family="sans-serif" font-size="13">\n<rect width="100%" height="100%" fill="white"/>\n'
             + head + "\n" + "\n".join(parts) + "\n</svg>\n")

@@ -11,7 +11,6 @@ another process delete it.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 import threading
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.embedding import Embedder
+from index.lexical import ChunkRow, load_table
 from index.store import IndexMissing, Store, StoreError, StoreUnavailable
 from index.text import fold, guess_language
 
@@ -38,40 +38,6 @@ LEXICAL_WEIGHT_CROSS = 0.01
 DENSE_CHUNKS = 30
 DENSE_SENTENCES = 60
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def _stopwords() -> set[str]:
-    from bm25s import stopwords as sw
-
-    words: set[str] = set()
-    for name in ("STOPWORDS_EN", "STOPWORDS_SPANISH", "STOPWORDS_PORTUGUESE", "STOPWORDS_FRENCH",
-                 "STOPWORDS_GERMAN", "STOPWORDS_ITALIAN"):
-        words.update(fold(w) for w in getattr(sw, name, ()))
-    return words
-
-
-_STOP: set[str] | None = None
-
-
-def lexical_tokens(text: str) -> list[str]:
-    global _STOP
-    if _STOP is None:
-        _STOP = _stopwords()
-    return [w for w in _WORD.findall(fold(text)) if w not in _STOP]
-
-
-@dataclass
-class ChunkRow:
-    id: str
-    article_id: str
-    start: int
-    end: int
-    text: str
-    sentences: list[tuple[int, int]]
-    language: str
-
-    def sentence_text(self, s: int, e: int) -> str:
-        return self.text[s - self.start:e - self.start]
 
 
 @dataclass
@@ -94,33 +60,17 @@ class IndexView:
         self.manifest = manifest if manifest is not None else store.manifest(generation)
         self.articles = {a["id"]: a for a in self.manifest["articles"]}
         self.chunks_col, self.sentences_col, self.background_col = store.open(generation)
-        got = self.chunks_col.get(include=["documents", "metadatas"])
-        self.rows: list[ChunkRow] = []
-        for cid, doc, md in zip(got["ids"], got["documents"], got["metadatas"]):
-            self.rows.append(ChunkRow(cid, md["article_id"], int(md["start"]), int(md["end"]), doc,
-                                      [tuple(x) for x in json.loads(md["sentences"])], md.get("language", "und")))
+        titles = {aid: a.get("title", "") for aid, a in self.articles.items()}
+        self.table = load_table(store.data_dir, generation, self.chunks_col, titles)
+        self.rows: list[ChunkRow] = self.table.rows
         self.row_of = {r.id: i for i, r in enumerate(self.rows)}
         self.chunks_of_sentence: dict[str, list[int]] = {}
         for i, r in enumerate(self.rows):
             for s, e in r.sentences:
                 self.chunks_of_sentence.setdefault(f"{r.article_id}:{s}:{e}", []).append(i)
-        self._bm25 = None
-        if self.rows:
-            import bm25s
-
-            self._bm25 = bm25s.BM25()
-            corpus = [lexical_tokens(self.articles.get(r.article_id, {}).get("title", "") + "\n" + r.text)
-                      for r in self.rows]
-            self._bm25.index(corpus, show_progress=False)
 
     def lexical_scores(self, text: str) -> np.ndarray:
-        tokens = lexical_tokens(text)
-        if self._bm25 is None or not tokens:
-            return np.zeros(len(self.rows), dtype=np.float32)
-        try:
-            return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
-        except Exception:  # a query of unseen tokens only
-            return np.zeros(len(self.rows), dtype=np.float32)
+        return self.table.scores(text)
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:

@@ -21,6 +21,7 @@ from .articles import Article, Skipped, fetch_url, load_paths
 from .cache import EmbeddingCache
 from .chunking import Chunk, chunk_article
 from .embedding import Embedder
+from .lexical import ChunkTable, save_table
 from .store import Store, StoreError, new_generation_id
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,10 @@ class Builder:
                     "chunks": summary.chunks,
                     "sentences": summary.sentences,
                 }
+                # the chunk rows and BM25 index readers load (index/lexical.py), saved now so the
+                # first question after the rebuild does not wait for them
+                save_table(self.store.data_dir, generation, ChunkTable.from_collection(
+                    chunks_col, {a["id"]: a.get("title", "") for a in all_articles}))
                 # close the writer's client first: once published, readers in other processes
                 # open a directory no process is writing any more
                 self.store.release(generation)

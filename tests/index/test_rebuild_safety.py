@@ -31,6 +31,11 @@ def ask(data_dir, question: str = "What did the US demand?") -> dict:
     return json.loads(out.stdout)
 
 
+# enough articles that the build is still embedding seconds after its first batch is cached (the
+# moment the tests interrupt it): with 30, a fast run could finish before the signal arrived
+ARTICLES = 80
+
+
 def corpus_with_seed(tmp_path, n: int):
     corpus = tmp_path / "articles"
     write_articles(corpus, n)
@@ -60,7 +65,7 @@ def start_rebuild_and_wait_for_embedding(data_dir, corpus):
 def test_a_rebuild_killed_half_way_leaves_the_old_generation_answering(warm_data_dir, tmp_path):
     assert run_cita("index", "rebuild", str(SEEDS), data_dir=warm_data_dir).returncode == 0
     before = status(warm_data_dir)
-    corpus = corpus_with_seed(tmp_path, 30)
+    corpus = corpus_with_seed(tmp_path, ARTICLES)
 
     baseline = cached_vectors(warm_data_dir)
     proc, unfinished = start_rebuild_and_wait_for_embedding(warm_data_dir, corpus)
@@ -80,12 +85,12 @@ def test_a_rebuild_killed_half_way_leaves_the_old_generation_answering(warm_data
     out = run_cita("index", "rebuild", str(corpus), "--json", data_dir=warm_data_dir)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert summary["articles"] == 31
+    assert summary["articles"] == ARTICLES + 1
     assert summary["reused"] >= partial - baseline > 0, "what the killed build embedded is not embedded again"
     assert 0 < summary["embedded"] < summary["chunks"] + summary["sentences"]
     assert not unfinished.exists(), "the killed build's generation is cleaned up"
     after = status(warm_data_dir)
-    assert after["articles"] == 31 and after["generation"] == summary["generation"]
+    assert after["articles"] == ARTICLES + 1 and after["generation"] == summary["generation"]
     generations = sorted(p.name for p in (warm_data_dir / "generations").iterdir())
     assert generations == [before["generation"], after["generation"]]
     assert ask(warm_data_dir)["generation"] == after["generation"]
@@ -94,7 +99,7 @@ def test_a_rebuild_killed_half_way_leaves_the_old_generation_answering(warm_data
 def test_ctrl_c_stops_a_rebuild_cleanly(warm_data_dir, tmp_path):
     assert run_cita("index", "rebuild", str(SEEDS), data_dir=warm_data_dir).returncode == 0
     before = status(warm_data_dir)
-    corpus = corpus_with_seed(tmp_path, 30)
+    corpus = corpus_with_seed(tmp_path, ARTICLES)
     proc, unfinished = start_rebuild_and_wait_for_embedding(warm_data_dir, corpus)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
@@ -104,12 +109,12 @@ def test_ctrl_c_stops_a_rebuild_cleanly(warm_data_dir, tmp_path):
     assert status(warm_data_dir) == before
     again = run_cita("index", "rebuild", str(corpus), data_dir=warm_data_dir)
     assert again.returncode == 0, again.stderr
-    assert status(warm_data_dir)["articles"] == 31
+    assert status(warm_data_dir)["articles"] == ARTICLES + 1
 
 
 def test_a_second_rebuild_while_one_runs_is_refused(warm_data_dir, tmp_path):
     assert run_cita("index", "rebuild", str(SEEDS), data_dir=warm_data_dir).returncode == 0
-    corpus = corpus_with_seed(tmp_path, 30)
+    corpus = corpus_with_seed(tmp_path, ARTICLES)
     proc, _ = start_rebuild_and_wait_for_embedding(warm_data_dir, corpus)
     try:
         second = run_cita("index", "add", str(SEED_FILE), data_dir=warm_data_dir)

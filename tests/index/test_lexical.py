@@ -1,0 +1,89 @@
+"""The saved chunk table (rows + BM25) of a generation: written by the build, loaded by readers
+with the same rows and scores as reading Chroma, and rebuilt from Chroma when missing or damaged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from index.build import BuildConfig, Builder
+from index.lexical import KEEP, ChunkTable, load_table, table_dir
+from index.store import LocalStore
+
+from .conftest import SEEDS, write_articles
+
+pytestmark = pytest.mark.slow
+QUESTIONS = ["What did the US demand?", "¿Qué pidió Estados Unidos a México?", "seguridad fronteriza",
+             "zzz-unknown-word"]
+
+
+def build(data_dir, e5, paths):
+    builder = Builder(LocalStore(data_dir), e5, BuildConfig())
+    try:
+        return builder.rebuild(paths)
+    finally:
+        builder.close()
+
+
+def table_from_chroma(store, gen):
+    manifest = store.manifest(gen)
+    chunks, _, _ = store.open(gen)
+    return ChunkTable.from_collection(chunks, {a["id"]: a["title"] for a in manifest["articles"]}), chunks
+
+
+def same(a: ChunkTable, b: ChunkTable) -> None:
+    assert [r.__dict__ for r in a.rows] == [r.__dict__ for r in b.rows]
+    for q in QUESTIONS:
+        assert np.allclose(a.scores(q), b.scores(q)), q
+
+
+def test_the_build_saves_the_table_and_a_reader_loads_the_same_rows_and_scores(warm_data_dir, e5):
+    summary = build(warm_data_dir, e5, [SEEDS])
+    folder = table_dir(warm_data_dir, summary.generation)
+    assert (folder / "rows.json").exists(), "written by the build, before the first question"
+    store = LocalStore(warm_data_dir)
+    fresh, chunks = table_from_chroma(store, summary.generation)
+    try:
+        saved = ChunkTable.load(folder)
+        assert saved is not None and len(saved.rows) == summary.chunks
+        same(saved, fresh)
+        assert saved.scores("seguridad fronteriza").max() > 0
+    finally:
+        store.release(summary.generation)
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage rows", "no bm25", "wrong row count"])
+def test_a_missing_or_damaged_table_is_read_from_chroma_again_and_saved(warm_data_dir, e5, damage):
+    summary = build(warm_data_dir, e5, [SEEDS])
+    folder = table_dir(warm_data_dir, summary.generation)
+    if damage == "missing":
+        shutil.rmtree(folder)
+    elif damage == "garbage rows":
+        (folder / "rows.json").write_bytes(b"\x00\xff not json")
+    elif damage == "no bm25":
+        shutil.rmtree(folder / "bm25")
+    else:
+        rows = json.loads((folder / "rows.json").read_text())
+        (folder / "rows.json").write_text(json.dumps(rows[:-1]))
+    store = LocalStore(warm_data_dir)
+    fresh, chunks = table_from_chroma(store, summary.generation)
+    try:
+        titles = {a["id"]: a["title"] for a in store.manifest(summary.generation)["articles"]}
+        same(load_table(warm_data_dir, summary.generation, chunks, titles), fresh)
+        same(ChunkTable.load(folder), fresh)  # and saved again, whole
+    finally:
+        store.release(summary.generation)
+
+
+def test_only_the_tables_of_the_newest_generations_are_kept(warm_data_dir, e5, tmp_path):
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    generations = []
+    for i in range(KEEP + 2):
+        write_articles(folder, 1, start=i)
+        generations.append(build(warm_data_dir, e5, [folder]).generation)
+    kept = sorted(p.name for p in (warm_data_dir / "lexical").iterdir())
+    assert kept == sorted(generations[-KEEP:])
