@@ -17,8 +17,8 @@ import contextlib
 import functools
 import logging
 import signal
-import threading
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
