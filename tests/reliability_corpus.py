@@ -20,13 +20,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-CITIES = ["Valencia", "Sevilla", "Bilbao", "Zaragoza", "Málaga", "Murcia", "Córdoba", "Granada",
-          "Oviedo", "Santander", "Toledo", "Cádiz", "León", "Burgos", "Salamanca", "Girona"]
-TOPICS = ["transporte público", "vivienda asequible", "gestión del agua", "energía solar",
-          "reciclaje de residuos", "seguridad vial", "bibliotecas", "parques urbanos",
-          "carriles bici", "atención a mayores", "comedores escolares", "turismo sostenible"]
-MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "septiembre",
-          "octubre", "noviembre", "diciembre"]
+from tests.index.conftest import CITIES, MONTHS, TOPICS
+
 STOCK = [
     "La oposición criticó que el proyecto llega tarde y pidió más transparencia.",
     "Los vecinos podrán presentar alegaciones durante los próximos treinta días.",

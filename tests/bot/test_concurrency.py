@@ -27,7 +27,7 @@ import pytest
 from bot.discord_bot import ANSWER_FAILED
 from bot.replies import Reply, reply_problems
 from tests import reliability
-from tests.bot.discord_standin import BotRunner, StandIn, User, bot_settings, pings_nobody, snowflake, text_of
+from tests.bot.discord_standin import BotRunner, User, bot_settings, pings_nobody, snowflake, text_of
 from tests.index.conftest import run_cita
 from tests.reliability_corpus import (
     CITIES, N_ARTICLES, article_path, copy_index, corpus_index, current_generation, write_corpus,
@@ -73,13 +73,6 @@ class RecordingAnswerer:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, seed_data_dir, e5):
     return corpus_index(tmp_path_factory, seed_data_dir, e5)
-
-
-@pytest.fixture
-def standin():
-    s = StandIn().start()
-    yield s
-    s.stop()
 
 
 def summary_of(done) -> dict:

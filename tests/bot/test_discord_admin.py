@@ -14,7 +14,7 @@ import time
 import pytest
 
 from bot.discord_bot import NOT_ALLOWED_TO_REINDEX, REINDEX_RUNNING
-from tests.bot.discord_standin import MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, StandIn, bot_settings, pings_nobody
+from tests.bot.discord_standin import MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, bot_settings, pings_nobody
 from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow
@@ -28,13 +28,6 @@ El ayuntamiento de Port Ellen anunció este lunes la primera feria del queso de 
 
 Habrá catas gratuitas, música en directo y un concurso para los productores locales.
 """
-
-
-@pytest.fixture
-def standin():
-    s = StandIn().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

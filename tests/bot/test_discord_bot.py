@@ -10,36 +10,13 @@ import pytest
 
 from bot.guards import ATTACHMENT_ONLY, CHANNEL_NOT_ALLOWED, DM_DECLINED, EMPTY_MENTION
 from bot.replies import Reply, answer_replies, reply_problems
-from tests.bot.discord_standin import BotRunner, SlowAnswerer, StandIn, bot_settings, pings_nobody, text_of
+from tests.bot.discord_standin import SlowAnswerer, pings_nobody, text_of
 
 pytestmark = pytest.mark.slow
 
 SEED_TITLE = "EU pide a México resultados concretos"
 SEED_FILE = "000_eu_pide_a_mexico_resultados_contra_fentanilo.txt"
 MEETING = "En dicha conversación acordaron una reunión de Ministerial de Seguridad en Washington"
-
-
-@pytest.fixture
-def standin():
-    s = StandIn().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def start_bot(standin, settings_for, seed_data_dir, seed_answerer):
-    runners = []
-
-    def start(answerer=None, data_dir=None, builder_factory=None, **overrides):
-        settings = bot_settings(settings_for, data_dir or seed_data_dir, standin, **overrides)
-        runner = BotRunner(standin, settings, answerer=answerer or seed_answerer,
-                           builder_factory=builder_factory).start()
-        runners.append(runner)
-        return runner
-
-    yield start
-    for r in runners:
-        r.stop()
 
 
 def as_reply(payload: dict) -> Reply:

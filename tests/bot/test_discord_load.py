@@ -9,31 +9,10 @@ import time
 
 import pytest
 
-from tests.bot.discord_standin import BotRunner, SlowAnswerer, StandIn, bot_settings, pings_nobody
+from tests.bot.discord_standin import SlowAnswerer, pings_nobody
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def standin():
-    s = StandIn(heartbeat_interval_ms=200).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def start_bot(standin, settings_for, seed_data_dir, seed_answerer):
-    runners = []
-
-    def start(answerer=None, **overrides):
-        settings = bot_settings(settings_for, seed_data_dir, standin, **overrides)
-        runner = BotRunner(standin, settings, answerer=answerer or seed_answerer).start()
-        runners.append(runner)
-        return runner
-
-    yield start
-    for r in runners:
-        r.stop()
+HEARTBEAT_MS = 200
 
 
 def reply_to(standin, message: dict):

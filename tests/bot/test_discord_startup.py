@@ -5,7 +5,6 @@ stop on SIGTERM; the token never in the output or the log. And sharding."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,20 +37,6 @@ def one_line(stderr: str) -> str:
     assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
     assert "Traceback" not in stderr
     return lines[0]
-
-
-@pytest.fixture
-def data_copy(tmp_path, seed_data_dir):
-    data = tmp_path / "data"
-    shutil.copytree(seed_data_dir, data, ignore=shutil.ignore_patterns("readers", "*.lock"))
-    return data
-
-
-@pytest.fixture
-def standin():
-    s = StandIn().start()
-    yield s
-    s.stop()
 
 
 def test_without_a_token(tmp_path):

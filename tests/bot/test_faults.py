@@ -22,35 +22,14 @@ from bot.discord_bot import ANSWER_FAILED
 from bot.replies import Reply as DiscordReply
 from bot.replies import reply_problems
 from tests import reliability
-from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, pings_nobody, text_of
+from tests.bot.discord_standin import BotRunner, pings_nobody, text_of
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
+HEARTBEAT_MS = 500
 SUITE = "test_faults"
 MEETING = "En dicha conversación acordaron una reunión de Ministerial de Seguridad en Washington"
 QUESTION = "When is the security meeting?"
-
-
-@pytest.fixture
-def standin():
-    s = StandIn(heartbeat_interval_ms=500).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def start_bot(standin, settings_for, seed_data_dir, seed_answerer):
-    runners = []
-
-    def start(answerer=None, data_dir=None, **overrides):
-        settings = bot_settings(settings_for, data_dir or seed_data_dir, standin, **overrides)
-        runner = BotRunner(standin, settings, answerer=answerer or seed_answerer).start()
-        runners.append(runner)
-        return runner
-
-    yield start
-    for r in runners:
-        r.stop()
 
 
 def ask(standin, question: str = QUESTION, *, timeout: float = 60, **kwargs):

@@ -24,28 +24,15 @@ import pytest
 from bot.discord_bot import NOT_ALLOWED_TO_REINDEX
 from tests import reliability
 from tests.bot.discord_standin import (
-    MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, StandIn, bot_settings, pings_nobody, text_of,
+    MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, bot_settings, pings_nobody, text_of,
 )
 from tests.bot.test_discord_startup import cita_env
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
+HEARTBEAT_MS = 500
 SUITE = "test_secrets"
 QUESTION = "When is the security meeting?"
-
-
-@pytest.fixture
-def standin():
-    s = StandIn(heartbeat_interval_ms=500).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def data_copy(tmp_path, seed_data_dir):
-    data = tmp_path / "data"
-    shutil.copytree(seed_data_dir, data, ignore=shutil.ignore_patterns("readers", "*.lock", "cita.log"))
-    return data
 
 
 def secret_parts(token: str) -> list[str]:
@@ -80,7 +67,7 @@ def test_the_token_never_appears_in_output_logs_or_replies_while_things_go_wrong
         standin.fail_next("POST", r"/channels/\d+/messages", 500)
         answered()
         standin.fail_next("POST", r"/channels/\d+/messages", 401)  # the token revoked, for one request
-        q = standin.user_message(QUESTION)
+        standin.user_message(QUESTION)
         standin.wait_until(lambda: any(r.failed == 401 for r in standin.failed_requests()), what="the 401")
         faults += 4
         standin.drop_gateway(None)
