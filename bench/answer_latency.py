@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write a pyinstrument profile of the Cita answers to this .html file")
     args = parser.parse_args(argv)
 
-    from bot.app import make_answerer, make_embedder
+    from cita.app import make_answerer, make_embedder
 
     embedder = make_embedder(settings_for(big_dirs(args.articles)[1]))
     index = ensure_big_index(embedder, articles=args.articles)

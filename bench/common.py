@@ -33,7 +33,7 @@ MIN_CHUNKS = 10_000
 def settings_for(data_dir: Path, **env):
     """Cita's settings with everything default but the data dir (no .env, no environment), as
     the tests make them, so a developer's .env cannot change the figures."""
-    from bot.settings import load_settings
+    from cita.settings import load_settings
 
     values = {"CITA_DATA_DIR": str(data_dir), **{k: str(v) for k, v in env.items()}}
     return load_settings(env=values)
@@ -42,7 +42,7 @@ def settings_for(data_dir: Path, **env):
 def cita_command() -> list[str]:
     """How a user runs `cita` from this checkout."""
     script = Path(sys.executable).with_name("cita")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cita.cli"]
 
 
 def clean_env(**values) -> dict:
@@ -81,7 +81,7 @@ def ensure_big_index(embedder=None, *, articles: int = BIG_ARTICLES, log=print) 
     an hour or more on 2 busy cores); later calls find it unchanged and embed nothing.
     Returns what the index holds and how many distinct embeddings it needed. `articles` other
     than the default makes a smaller index for smoke runs (not the benchmark)."""
-    from bot.app import make_builder, make_embedder
+    from cita.app import make_builder, make_embedder
     from index.store import BuildInProgress
 
     from bench.corpus import write_corpus

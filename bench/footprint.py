@@ -42,7 +42,7 @@ QUESTION = "What did the Normans call themselves?"
 
 
 def cita(*args: str, importtime: bool = False) -> list[str]:
-    return [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "bot.cli", *args]
+    return [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "cita.cli", *args]
 
 
 def heavy_imports(stderr: str) -> list[str]:

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write a pyinstrument profile of the build from nothing to this .html file")
     args = parser.parse_args(argv)
 
-    from bot.app import make_builder, make_embedder
+    from cita.app import make_builder, make_embedder
     from index.articles import load_paths
     from index.build import EMBED_BATCH, background_sentences
     from index.chunking import chunk_article

@@ -6,7 +6,7 @@ Articles: the 48 Spanish XQuAD articles (240 paragraphs). Questions: the 1,190 E
 questions (cross-lingual, as a reader of Spanish news who asks in English). Each pipeline runs in
 a process of its own, one after the other, so its memory is its own:
 
-- Cita: `cita eval xquad` (bot.evaluation.run_xquad): a build from nothing (empty embedding
+- Cita: `cita eval xquad` (cita.evaluation.run_xquad): a build from nothing (empty embedding
   cache) through `Builder.rebuild`, then every question through `Answerer.ask` (the extractive
   answer of the bot and `cita ask`) for recall; then every question once more, timed, with
   the bot's k=3.
@@ -65,12 +65,12 @@ def timed(fn, questions: list[str]) -> dict:
 
 
 def cita_worker(limit: int | None, directory: Path) -> dict:
-    from bot.evaluation import load_xquad, run_xquad
+    from cita.evaluation import load_xquad, run_xquad
 
     data_dir = WORK / "cita"
     shutil.rmtree(data_dir, ignore_errors=True)
     t = time.perf_counter()
-    from bot.app import make_answerer, make_embedder
+    from cita.app import make_answerer, make_embedder
 
     embedder = make_embedder(settings_for(data_dir))
     model_s = time.perf_counter() - t
@@ -98,7 +98,7 @@ def cita_worker(limit: int | None, directory: Path) -> dict:
 
 
 def llamaindex_worker(limit: int | None, directory: Path) -> dict:
-    from bot.evaluation import load_xquad
+    from cita.evaluation import load_xquad
 
     records, items = load_xquad(directory, "es", "en")
     if limit:

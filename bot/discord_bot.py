@@ -29,7 +29,7 @@ from discord import app_commands
 from . import guards, replies
 from .conversation import Conversations, Turn
 from .feedback import AnsweredQuestion, FeedbackLog
-from .settings import Settings
+from cita.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class CitaMixin:
         """(answer, None) or (None, short error message); never raises."""
         from index.store import StoreError
 
-        from .answering import QuestionError
+        from answer.answering import QuestionError
 
         try:
             return await self.compute_answer(question, context), None
@@ -632,7 +632,7 @@ def _run(settings: Settings, token: str, client_kwargs: dict) -> int:
     from index.embedding import EmbeddingModelError
     from index.store import IndexMissing, StoreError
 
-    from .app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
 
     try:
         answerer = make_answerer(settings)

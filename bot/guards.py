@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .answering import QuestionError, clean_question
+from answer.answering import QuestionError, clean_question
 
 EMPTY_MENTION = "Ask me a question after the mention, for example: `@Cita What did the US demand?` (or use `/ask`)."
 ATTACHMENT_ONLY = "I can only read questions typed as text: write your question in the message."

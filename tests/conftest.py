@@ -26,7 +26,7 @@ def e5():
 
 def make_settings(data_dir: Path, **overrides):
     """Settings for a test: everything default but the data dir (no .env, no environment)."""
-    from bot.settings import load_settings
+    from cita.settings import load_settings
 
     return replace(load_settings(env={"CITA_DATA_DIR": str(data_dir)}), **overrides)
 
@@ -39,7 +39,7 @@ def settings_for():
 @pytest.fixture(scope="session")
 def seed_data_dir(tmp_path_factory, e5) -> Path:
     """A data dir holding an index of the seed articles (built once; treat it as read-only)."""
-    from bot.app import make_builder
+    from cita.app import make_builder
 
     data_dir = tmp_path_factory.mktemp("seed-index")
     builder = make_builder(make_settings(data_dir), e5)
@@ -51,6 +51,6 @@ def seed_data_dir(tmp_path_factory, e5) -> Path:
 @pytest.fixture(scope="session")
 def seed_answerer(seed_data_dir, e5):
     """An Answerer over the seed index, extractive (no LLM)."""
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     return make_answerer(make_settings(seed_data_dir), e5)

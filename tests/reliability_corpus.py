@@ -86,7 +86,7 @@ def corpus_index(tmp_path_factory, seed_data_dir: Path, embedder) -> tuple[Path,
     global _built
     with _guard:
         if _built is None:
-            from bot.app import make_builder
+            from cita.app import make_builder
             from tests.conftest import make_settings
 
             base = tmp_path_factory.mktemp("reliability-corpus")

@@ -81,7 +81,7 @@ def summary_of(done) -> dict:
 
 
 def test_200_questions_from_five_users_while_three_rebuilds_run(standin, corpus, tmp_path, settings_for, e5):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     src_data, src_articles = corpus
     data = copy_index(src_data, tmp_path / "data")
@@ -247,7 +247,7 @@ class PausingEmbedder:
 
 def test_a_question_in_flight_when_the_library_moves_on_is_answered_from_its_generation(
         tmp_path, seed_data_dir, e5, settings_for):
-    from bot.app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
     from tests.conftest import SEEDS
     from tests.index.conftest import write_articles
 

@@ -46,7 +46,7 @@ def generation(data_dir) -> str:
 
 @pytest.fixture
 def running_bot(standin, settings_for, index_copy, e5):
-    from bot.app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
 
     data, articles = index_copy
     settings = bot_settings(settings_for, data, standin, articles_dir=articles)
@@ -102,7 +102,7 @@ def test_a_rebuild_from_the_command_line_is_picked_up_without_a_restart(standin,
     (articles / "feria.txt").write_text(FAIR_ARTICLE, encoding="utf-8")
     env = {**os.environ, "CITA_DATA_DIR": str(data), "CITA_ARTICLES_DIR": str(articles), "HF_HUB_OFFLINE": "1",
            "ANONYMIZED_TELEMETRY": "False", "DISCORD_TOKEN": ""}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "index", "rebuild"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "cita.cli", "index", "rebuild"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("articles: 2, chunks: ")

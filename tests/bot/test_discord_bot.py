@@ -155,7 +155,7 @@ def long_index(tmp_path_factory, seed_data_dir, e5):
     """An index of one article whose two answering sentences are ~1,600 characters each."""
     import shutil
 
-    from bot.app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
     from tests.conftest import make_settings
 
     base = tmp_path_factory.mktemp("long")

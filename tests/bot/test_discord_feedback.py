@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.answering import Answer, Citation
+from answer.answering import Answer, Citation
 from bot.feedback import AnsweredQuestion, FeedbackLog, rating_for, read_feedback
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings
 
@@ -46,7 +46,7 @@ def test_a_rating_is_appended_with_the_question_answer_and_citations(tmp_path):
 
 @pytest.mark.slow
 def test_reactions_on_an_answer_in_discord_are_recorded(settings_for, seed_data_dir, e5, tmp_path):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     data = tmp_path / "data"  # feedback goes to data_dir/feedback.jsonl: a copy of the seed index
     shutil.copytree(seed_data_dir, data, ignore=shutil.ignore_patterns("readers", "*.lock"))

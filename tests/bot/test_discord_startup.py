@@ -28,7 +28,7 @@ def cita_env(**values) -> dict:
 
 
 def cita(*args, cwd, timeout=180, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=cita_env(**env),
+    return subprocess.run([sys.executable, "-m", "cita.cli", *args], cwd=cwd, env=cita_env(**env),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -121,7 +121,7 @@ def test_a_missing_message_content_intent(tmp_path, data_copy):
 
 
 def test_cita_bot_answers_and_stops_cleanly_on_sigterm_without_logging_the_token(tmp_path, standin, data_copy):
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "-v", "bot"], cwd=tmp_path, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "cita.cli", "-v", "bot"], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=cita_env(DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url,
                                          CITA_DATA_DIR=data_copy))

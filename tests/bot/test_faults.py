@@ -165,7 +165,7 @@ def test_when_the_thread_refuses_the_answer_the_user_is_told_in_the_channel(stan
 @pytest.fixture
 def chroma_index(tmp_path, seed_data_dir, e5, settings_for):
     """A Chroma server (`chroma run` on 127.0.0.1) holding the seed index, and its data dir."""
-    from bot.app import make_builder
+    from cita.app import make_builder
     from tests.index.test_server import ChromaServer
 
     server = ChromaServer(tmp_path / "chroma-server").start()
@@ -182,7 +182,7 @@ def chroma_index(tmp_path, seed_data_dir, e5, settings_for):
 
 
 def test_the_chroma_server_stopped_and_restarted_mid_conversation(standin, chroma_index, e5):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     server, settings = chroma_index
     settings = replace(settings, discord_token=standin.token, discord_api_url=standin.api_url, cooldown_s=0.0)
@@ -243,11 +243,11 @@ def test_the_chroma_server_stopped_and_restarted_mid_conversation(standin, chrom
 ])
 def test_an_llm_that_hangs_or_answers_garbage_gives_the_quotes_in_bounded_time(standin, start_bot, seed_data_dir,
                                                                               e5, settings_for, name, reply):
-    from bot.app import make_answerer
-    from bot.llm import FALLBACK_NOTE
+    from cita.app import make_answerer
+    from answer.llm import FALLBACK_NOTE
 
-    from .openai_standin import Reply
-    from .openai_standin import StandIn as OpenAIStandIn
+    from tests.answer.openai_standin import Reply
+    from tests.answer.openai_standin import StandIn as OpenAIStandIn
 
     timeout_s = 3.0
     with OpenAIStandIn() as llm:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import guards, replies
-from bot.answering import Answer, Citation, QuestionError
+from answer.answering import Answer, Citation, QuestionError
 from bot.discord_bot import ANSWER_FAILED, THREAD_NAME_LIMIT
 from bot.replies import Reply, reply_problems
 from tests import reliability
@@ -153,7 +153,7 @@ def test_a_10000_character_question_is_answered_when_the_limit_allows_it(seed_da
     """Past the length check (CITA_MAX_QUESTION_CHARS raised), long hostile text reaches the
     model, BM25 and Chroma. The model embeds all of it (in 512-token windows), so the time grows
     with the length: that is what the limit is for."""
-    from bot.app import make_answerer
+    from cita.app import make_answerer
     from tests.conftest import make_settings
 
     answerer = make_answerer(make_settings(seed_data_dir, max_question_chars=20_000), e5)
@@ -232,7 +232,7 @@ def test_the_bot_replies_to_any_message_within_limits_and_pings_nobody(live_bot,
 def cita_ask(*args: str, data_dir, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
            "CITA_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "ask", *args], cwd=data_dir, env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "cita.cli", "ask", *args], cwd=data_dir, env=env, input=stdin,
                           capture_output=True, text=True, encoding="utf-8", timeout=600)
 
 

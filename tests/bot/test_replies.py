@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answering import Answer, Citation
+from answer.answering import Answer, Citation
 from bot.replies import (
     CONTENT_LIMIT, DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, FEEDBACK_HINT, MARKER, Reply, answer_replies,
     answer_text_replies, embed_size, help_reply, reply_problems, source_line, sources_reply, split_text,

@@ -46,7 +46,7 @@ def test_the_token_never_appears_in_output_logs_or_replies_while_things_go_wrong
     articles.mkdir()
     (articles / "empty.txt").write_text("")  # /reindex fails: nothing to index
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "-v", "bot"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "cita.cli", "-v", "bot"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=cita_env(DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url, CITA_DATA_DIR=data_copy,
                      CITA_ARTICLES_DIR=articles, CITA_LOG_LEVEL="DEBUG", CITA_COOLDOWN_S=0))
@@ -111,7 +111,7 @@ ADMIN_SOUNDING = ["Admin", "Administrator", "admin", "Manage Server", "Manage_Gu
 
 @pytest.fixture
 def admin_bot(standin, settings_for, tmp_path, seed_data_dir, e5):
-    from bot.app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
 
     roles = {name: standin.add_role(name) for name in ADMIN_SOUNDING}
     granting = standin.add_role("gardeners", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)

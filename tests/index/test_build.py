@@ -111,7 +111,7 @@ def mixed_data_dir(tmp_path_factory, e5, seed_data_dir):
 @pytest.mark.parametrize("question", ["What did the US demand?", "¿Qué pidió Estados Unidos?",
                                       "What does Washington require from Mexico on fentanyl?"])
 def test_english_and_spanish_questions_retrieve_the_demand_passage(mixed_data_dir, e5, question):
-    from bot.retrieval import Library, query_vector, retrieve
+    from index.retrieval import Library, query_vector, retrieve
 
     library = Library(LocalStore(mixed_data_dir), e5)
     view = library.view()
@@ -127,7 +127,7 @@ def test_english_and_spanish_questions_retrieve_the_demand_passage(mixed_data_di
 
 @pytest.mark.slow
 def test_answers_quote_the_seed_verbatim(mixed_data_dir, e5, settings_for):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     text = SEED_FILE.read_text(encoding="utf-8")
     answerer = make_answerer(settings_for(mixed_data_dir), e5)
@@ -197,7 +197,7 @@ def test_a_changed_article_is_re_embedded_only_where_it_changed(warm_data_dir, e
 
 @pytest.mark.slow
 def test_a_deleted_article_leaves_the_index_and_is_never_cited(warm_data_dir, e5, tmp_path, settings_for):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     corpus = tmp_path / "articles"
     paths = write_articles(corpus, 3)

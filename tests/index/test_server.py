@@ -162,7 +162,7 @@ def test_rebuild_status_and_ask_against_the_server(chroma_server, warm_data_dir,
 @pytest.mark.slow
 def test_the_index_survives_a_server_restart_and_follows_new_generations(chroma_server, warm_data_dir, e5,
                                                                          settings_for):
-    from bot.app import make_answerer, make_builder
+    from cita.app import make_answerer, make_builder
 
     settings = settings_for(warm_data_dir, chroma_url=chroma_server.url)
     builder = make_builder(settings, e5)

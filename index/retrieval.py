@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.embedding import Embedder
-from index.lexical import ChunkRow, load_table
-from index.store import IndexMissing, Store, StoreError, StoreUnavailable
-from index.text import fold, guess_language
+from .embedding import Embedder
+from .lexical import ChunkRow, load_table
+from .store import IndexMissing, Store, StoreError, StoreUnavailable
+from .text import fold, guess_language
 
 log = logging.getLogger(__name__)
 

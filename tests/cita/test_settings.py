@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
+from cita.settings import Settings, SettingsError, load_settings
 from tests.conftest import ROOT
 
 

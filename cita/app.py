@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from answer.answering import Answerer
 from index.build import BuildConfig, Builder
 from index.embedding import Embedder, load_embedder
+from index.retrieval import Library
 from index.store import Store, open_store
 
-from .answering import Answerer
-from .retrieval import Library
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,11 @@ def make_builder(settings: Settings, embedder: Embedder | None = None, *, progre
 def make_llm(settings: Settings):
     if not settings.llm_enabled:
         return None
-    from .llm import LLMAnswerer
+    from answer.llm import LLMAnswerer
 
-    return LLMAnswerer.from_settings(settings)
+    return LLMAnswerer.connect(base_url=settings.llm_base_url, model=settings.llm_model,
+                               api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s,
+                               prompts_dir=settings.prompts_dir)
 
 
 def make_answerer(settings: Settings, embedder: Embedder | None = None, *, store: Store | None = None) -> Answerer:

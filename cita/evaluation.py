@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answering import Answerer
+from answer.answering import Answerer
 from .settings import Settings
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm import FALLBACK_NOTE, WITHHELD, LLMAnswerer, LLMRejected, Prompts, check_reply, instruction_like
-from bot.settings import SettingsError
+from answer.llm import (FALLBACK_NOTE, WITHHELD, LLMAnswerer, LLMConfigError, LLMRejected, Prompts, check_reply,
+                        instruction_like)
+from cita.app import make_llm
 from index.articles import load_paths
 
 from .openai_standin import Reply, StandIn
@@ -78,7 +79,7 @@ def standin():
 @pytest.fixture
 def ask_with(standin, seed_data_dir, e5, settings_for):
     """ask(question, timeout_s=5, data_dir=seed) through an Answerer wired to the stand-in."""
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     def ask(question: str, *, timeout_s: float = 5.0, data_dir: Path = seed_data_dir, use_llm: bool = True):
         settings = settings_for(data_dir, llm_base_url=standin.base_url, llm_model="stand-in",
@@ -189,7 +190,7 @@ def test_garbage_from_the_server_falls_back(ask_with, standin, seed_answerer, bo
 
 
 def test_an_unreachable_server_falls_back(seed_data_dir, e5, settings_for, seed_answerer):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -217,7 +218,7 @@ def test_no_llm_call_when_it_is_off_or_the_answer_is_abstained(ask_with, standin
 def planted_dir(tmp_path_factory, e5):
     """An index of the seed article plus one carrying a planted instruction and a fake
     </passage> delimiter."""
-    from bot.app import make_builder
+    from cita.app import make_builder
     from tests.conftest import make_settings
 
     articles = tmp_path_factory.mktemp("planted-articles")
@@ -287,22 +288,22 @@ def test_instruction_like_sentences():
 
 
 def test_prompts_are_files_read_from_the_prompts_dir(tmp_path, settings_for, standin, seed_data_dir):
-    with pytest.raises(SettingsError, match="answer_system.txt"):
-        LLMAnswerer.from_settings(settings_for(seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
+    with pytest.raises(LLMConfigError, match="answer_system.txt"):
+        make_llm(settings_for(seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
                                                prompts_dir=tmp_path))
     (tmp_path / "answer_system.txt").write_text("Answer in $language. $oops", encoding="utf-8")
     (tmp_path / "answer_user.txt").write_text("$passages $question $language", encoding="utf-8")
-    with pytest.raises(SettingsError, match="placeholders"):
+    with pytest.raises(LLMConfigError, match="placeholders"):
         Prompts.load(tmp_path)
     (tmp_path / "answer_system.txt").write_text("CUSTOM PROMPT in $language.", encoding="utf-8")
-    llm = LLMAnswerer.from_settings(settings_for(seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
+    llm = make_llm(settings_for(seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
                                                  prompts_dir=tmp_path))
     assert llm.prompts.system.substitute(language="English") == "CUSTOM PROMPT in English."
 
 
 def test_a_base_url_that_is_not_http_is_a_settings_error(settings_for, seed_data_dir):
-    with pytest.raises(SettingsError, match="CITA_LLM_BASE_URL"):
-        LLMAnswerer.from_settings(settings_for(seed_data_dir, llm_base_url="localhost:11434", llm_model="m"))
+    with pytest.raises(LLMConfigError, match="CITA_LLM_BASE_URL"):
+        make_llm(settings_for(seed_data_dir, llm_base_url="localhost:11434", llm_model="m"))
 
 
 def test_check_reply_accepts_markers_after_the_full_stop_and_grouped(seed_answerer):
@@ -376,7 +377,7 @@ def llama_server(tmp_path_factory):
 @pytest.mark.parametrize("question", [EN, ES])
 def test_the_real_model_gives_a_cited_answer_or_the_quotes(llama_server, seed_data_dir, e5, settings_for,
                                                            seed_answerer, seed_texts, question):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     settings = settings_for(seed_data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=180)
     answer = make_answerer(settings, e5).ask(question)
@@ -395,7 +396,7 @@ def test_the_real_model_gives_a_cited_answer_or_the_quotes(llama_server, seed_da
 
 @pytest.mark.slow
 def test_the_real_model_over_a_planted_article(llama_server, planted_dir, e5, settings_for):
-    from bot.app import make_answerer
+    from cita.app import make_answerer
 
     data_dir, articles = planted_dir
     settings = settings_for(data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=180)

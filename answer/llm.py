@@ -32,8 +32,7 @@ from bm25s import stopwords as bm25s_stopwords
 from index.text import fold, guess_language
 
 from .answering import Answer, Citation
-from .retrieval import Passage
-from .settings import Settings, SettingsError
+from index.retrieval import Passage
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +163,10 @@ def split_claims(text: str) -> list[str]:
 # Prompts
 
 
+class LLMConfigError(ValueError):
+    """The LLM settings or prompt templates cannot be used (a message for the user)."""
+
+
 @dataclass(frozen=True)
 class Prompts:
     system: Template
@@ -177,11 +180,11 @@ class Prompts:
             try:
                 template = Template(path.read_text(encoding="utf-8"))
             except OSError as e:
-                raise SettingsError(f"cannot read the LLM prompt {path}: {e.strerror or e}") from None
+                raise LLMConfigError(f"cannot read the LLM prompt {path}: {e.strerror or e}") from None
             fields = {m.group("named") or m.group("braced") for m in template.pattern.finditer(template.template)
                       if m.group("named") or m.group("braced")}
             if fields != PROMPT_FIELDS[key]:
-                raise SettingsError(f"the LLM prompt {path} must use exactly the placeholders "
+                raise LLMConfigError(f"the LLM prompt {path} must use exactly the placeholders "
                                     f"{', '.join('$' + f for f in sorted(PROMPT_FIELDS[key]))}")
             templates[key] = template
         return cls(**templates)
@@ -384,22 +387,22 @@ class LLMAnswerer:
         self.timeout_s = timeout_s
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "LLMAnswerer":
+    def connect(cls, *, base_url: str, model: str, api_key: str, timeout_s: float,
+                prompts_dir: Path) -> "LLMAnswerer":
         from llama_index.llms.openai_like import OpenAILike
 
-        if not settings.llm_base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"CITA_LLM_BASE_URL must look like http://host:port/v1, not "
-                                f"{settings.llm_base_url!r}")
-        prompts = Prompts.load(settings.prompts_dir)
+        if not base_url.startswith(("http://", "https://")):
+            raise LLMConfigError(f"CITA_LLM_BASE_URL must look like http://host:port/v1, not {base_url!r}")
+        prompts = Prompts.load(prompts_dir)
         llm = OpenAILike(
-            model=settings.llm_model,
-            api_base=settings.llm_base_url,
-            api_key=settings.llm_api_key or "not-needed",
+            model=model,
+            api_base=base_url,
+            api_key=api_key or "not-needed",
             is_chat_model=True,
             is_function_calling_model=False,
             temperature=0.0,
             max_tokens=MAX_TOKENS,
-            timeout=settings.llm_timeout_s,
+            timeout=timeout_s,
             # No retries: a retry would start after the first attempt's time-out, when the answer
             # is already late, and would queue behind the abandoned request on a local server.
             max_retries=0,
@@ -408,7 +411,7 @@ class LLMAnswerer:
         # machine: do it now, at start-up, so it does not eat into the first answer's time-out.
         import openai.resources.chat  # noqa: F401
 
-        return cls(llm, prompts, timeout_s=settings.llm_timeout_s)
+        return cls(llm, prompts, timeout_s=timeout_s)
 
     def improve(self, answer: Answer, passages: list[Passage], articles: dict[str, dict]) -> Answer:
         """The model's answer if it passes the checks, else `answer` with a note."""

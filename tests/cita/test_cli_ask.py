@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, SHARED
 
-CITA = [sys.executable, "-m", "bot.cli"]
+CITA = [sys.executable, "-m", "cita.cli"]
 
 
 def run(args, data_dir: Path, stdin: str | None = None, **env):

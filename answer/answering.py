@@ -1,7 +1,7 @@
 """Answering a question from the index: retrieval, verbatim quotes and numbered citations.
 
 The default answer is extractive: the sentences that answer the question, quoted exactly as
-they stand in the article. An optional LLM (bot.llm) may write the answer text instead; the
+they stand in the article. An optional LLM (answer.llm) may write the answer text instead; the
 quotes shown under it are still the verbatim spans chosen here.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from index.text import guess_language
 
-from .retrieval import Library, Passage, background_similarity, query_vector, retrieve
+from index.retrieval import Library, Passage, background_similarity, query_vector, retrieve
 
 log = logging.getLogger(__name__)
 

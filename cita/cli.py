@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             return cmd_eval(args, settings)
         if args.command == "bot":
-            from .discord_bot import run_bot
+            from bot.discord_bot import run_bot
 
             return run_bot(settings, invite_url=args.invite_url)
     except KeyboardInterrupt:
@@ -109,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def user_message(error: Exception) -> str | None:
     """The short message for a domain error, or None for an unexpected one."""
+    from answer.answering import QuestionError
+    from answer.llm import LLMConfigError
     from index.build import NothingIndexed
     from index.embedding import EmbeddingModelError
     from index.store import StoreError
 
-    from .answering import QuestionError
-
-    if isinstance(error, (StoreError, QuestionError, NothingIndexed, EmbeddingModelError, SettingsError)):
+    if isinstance(error, (StoreError, QuestionError, NothingIndexed, EmbeddingModelError, SettingsError,
+                          LLMConfigError)):
         return str(error)
     return None
 
@@ -230,9 +231,9 @@ def _count(values) -> dict[str, int]:
 # -- ask --------------------------------------------------------------------------------------
 
 def cmd_ask(args, settings: Settings) -> int:
-    from .answering import QuestionError
+    from answer.answering import QuestionError
     from .app import make_answerer
-    from .render import render_terminal
+    from answer.render import render_terminal
 
     if args.question is None and not args.json:
         print("cita: give a question, or use --json to read questions from standard input", file=sys.stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.answering import NOT_IN_ARTICLES, QuestionError, clean_question
-from bot.retrieval import ChunkRow, Passage, diversify
+from answer.answering import NOT_IN_ARTICLES, QuestionError, clean_question
+from index.retrieval import ChunkRow, Passage, diversify
 from tests.conftest import SEEDS
 
 SEED_FILE = next(SEEDS.glob("*.txt"))
@@ -113,7 +113,7 @@ def test_diversify_skips_overlapping_chunks_of_one_article():
 
 
 def test_query_vector_for_a_follow_up_leans_on_the_context(e5):
-    from bot.retrieval import query_vector
+    from index.retrieval import query_vector
 
     plain = query_vector(e5, "and where?")
     with_context = query_vector(e5, "and where?", ["When is the security meeting?"])
