@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 def test_env_example_documents_exactly_the_keys_the_code_reads():
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
-    read = set(re.findall(r'"((?:CITA|DISCORD|CHROMA)_[A-Z_]+)"', (ROOT / "bot" / "settings.py").read_text()))
+    read = set(re.findall(r'"((?:CITA|DISCORD|CHROMA)_[A-Z_]+)"', (ROOT / "cita" / "settings.py").read_text()))
     assert documented == read
 
 
