@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -105,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         print(profiler.output_text(unicode=True, color=False))
     builder.close()
     # the same build with CITA_CHUNK_VECTORS=sentence-mean (chunk vectors from the sentences')
-    mean_builder = make_builder(replace(settings, data_dir=fresh_dir / "data-sentence-mean",
-                                        chunk_vectors="sentence-mean"), embedder)
+    mean_builder = make_builder(settings.replace(data_dir=fresh_dir / "data-sentence-mean",
+                                              chunk_vectors="sentence-mean"), embedder)
     t = time.perf_counter()
     mean_summary = mean_builder.rebuild([corpus])
     mean_wall = time.perf_counter() - t

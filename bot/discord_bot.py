@@ -583,7 +583,7 @@ def _fail(message: str, code: int = 1) -> int:
 def run_bot(settings: Settings, invite_url: bool = False, **client_kwargs) -> int:
     """`cita bot`: run until stopped; or, with invite_url, print the invite URL. Returns the exit
     code. Startup problems (token, index, intents) are one line on stderr, never a traceback."""
-    token = settings.discord_token.strip()
+    token = settings.discord_token.get_secret_value().strip()
     if token[:4].lower() == "bot ":  # pasted with the header prefix
         token = token[4:].strip()
     if invite_url:

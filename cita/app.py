@@ -36,7 +36,7 @@ def make_llm(settings: Settings):
     from answer.llm import LLMAnswerer
 
     return LLMAnswerer.connect(base_url=settings.llm_base_url, model=settings.llm_model,
-                               api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s,
+                               api_key=settings.llm_api_key.get_secret_value(), timeout_s=settings.llm_timeout_s,
                                prompts_dir=settings.prompts_dir)
 
 

@@ -71,9 +71,7 @@ def run_xquad(settings: Settings, *, directory: Path, paragraphs: str = "es", qu
     corpus = data_dir / "articles" / "xquad.jsonl"
     corpus.parent.mkdir(parents=True, exist_ok=True)
     corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    from dataclasses import replace
-
-    eval_settings = replace(settings, data_dir=data_dir, llm_base_url="")
+    eval_settings = settings.replace(data_dir=data_dir, llm_base_url="")
     embedder = make_embedder(eval_settings)
     builder = make_builder(eval_settings, embedder, progress=progress)
     build = builder.rebuild([corpus.parent])

@@ -1,15 +1,18 @@
 """Cita's configuration: read once from the environment and `.env` into one typed object.
 
-Every key is documented in `.env.example`. Nothing else in Cita reads `os.environ`.
+Every key is documented in `.env.example` (a test checks it against `Settings.model_fields`).
+Nothing else in Cita reads `os.environ`. A key is `CITA_` + the field name in capitals unless the
+field says otherwise (`CHROMA_URL`, `DISCORD_TOKEN`), so adding a setting is one field here and
+one line in `.env.example`.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from dotenv import dotenv_values
+from pydantic import AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
@@ -18,59 +21,88 @@ class SettingsError(ValueError):
     """A setting has a value Cita cannot use."""
 
 
-def _bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off", ""}:
-        return False
-    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+def env_name(field: str) -> str:
+    """The environment variable of a settings field (when the field gives no other name)."""
+    return "CITA_" + field.upper()
 
 
-def _number(name: str, raw: str, kind=float):
-    try:
-        return kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+Ids = Annotated[frozenset[int], NoDecode]  # comma- or space-separated in the environment, not JSON
 
 
-def _ids(name: str, raw: str) -> frozenset[int]:
-    out = set()
-    for part in raw.replace(" ", ",").split(","):
-        if part:
-            out.add(_number(name, part, int))
-    return frozenset(out)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        alias_generator=AliasGenerator(validation_alias=env_name),
+        validate_by_name=True, validate_by_alias=True,  # Settings(cooldown_s=...) in code and tests
+        case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True,
+    )
 
-
-@dataclass(frozen=True)
-class Settings:
     data_dir: Path = CHECKOUT / "data"
     articles_dir: Path = CHECKOUT / "seeds"
     prompts_dir: Path = CHECKOUT / "prompts"
     embed_model: str = "multilingual-e5-small"
-    chroma_url: str = ""
+    chroma_url: str = Field("", validation_alias="CHROMA_URL")
     chunk_tokens: int = 256
     chunk_overlap_tokens: int = 48
-    chunk_vectors: str = "embedded"
+    chunk_vectors: Literal["embedded", "sentence-mean"] = "embedded"
     max_file_mb: float = 5.0
     abstain_threshold: float | None = None  # None: calibrated for the model
     # Discord
-    discord_token: str = field(default="", repr=False)
-    channels: frozenset[int] = frozenset()
+    discord_token: SecretStr = Field(SecretStr(""), validation_alias="DISCORD_TOKEN")
+    channels: Ids = frozenset()
     answer_in_threads: bool = True
     answer_dms: bool = False
     max_question_chars: int = 500
     cooldown_s: float = 10.0
     max_pending: int = 8
     shard_count: int = 0
-    shard_ids: frozenset[int] = frozenset()
+    shard_ids: Ids = frozenset()
     discord_api_url: str = ""
     # Optional LLM (any OpenAI-compatible endpoint)
     llm_base_url: str = ""
     llm_model: str = ""
-    llm_api_key: str = field(default="", repr=False)
+    llm_api_key: SecretStr = SecretStr("")
     llm_timeout_s: float = 20.0
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: Any) -> Any:
+        """Values are stripped; a key set to nothing (as in a copied `.env.example`) keeps its default."""
+        if not isinstance(values, dict):
+            return values
+        out = {}
+        for key, value in values.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    continue
+            out[key] = value
+        return out
+
+    @field_validator("channels", "shard_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.replace(" ", ",").split(",") if part]
+        return value
+
+    @field_validator("data_dir", "articles_dir", "prompts_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise SettingsError("CITA_CHUNK_OVERLAP_TOKENS must be smaller than CITA_CHUNK_TOKENS")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise SettingsError(f"CHROMA_URL must look like http://host:port, not {self.chroma_url!r}")
+        return self
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Field name -> its environment variable, for every setting."""
+        return {name: field.validation_alias for name, field in cls.model_fields.items()}
 
     @property
     def llm_enabled(self) -> bool:
@@ -80,69 +112,47 @@ class Settings:
     def feedback_path(self) -> Path:
         return self.data_dir / "feedback.jsonl"
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (by field name), validated like the environment's values."""
+        try:
+            return type(self).model_validate({**dict(self), **changes})
+        except ValidationError as e:
+            raise _settings_error(e) from None
+
+
+def _settings_error(error: ValidationError) -> SettingsError:
+    """The first problem as one short line naming the key (never pydantic's multi-line report)."""
+    problem = error.errors(include_url=False)[0]
+    cause = (problem.get("ctx") or {}).get("error")
+    if isinstance(cause, SettingsError):
+        return cause
+    key = str(problem["loc"][0]) if problem["loc"] else "a setting"
+    value = problem.get("input")
+    kind = problem["type"]
+    if kind in ("int_parsing", "float_parsing", "int_from_float", "finite_number"):
+        return SettingsError(f"{key} must be a number, not {value!r}")
+    if kind == "bool_parsing":
+        return SettingsError(f"{key} must be true or false, not {value!r}")
+    if kind == "literal_error":
+        expected = problem["ctx"]["expected"].replace("'", "")
+        return SettingsError(f"{key} must be {expected}, not {value!r}")
+    return SettingsError(f"{key}: {problem['msg']} (got {value!r})")
+
+
+def _dotenv(dotenv_path: Path | None) -> Path | None:
+    path = dotenv_path or (Path.cwd() / ".env")
+    if not path.exists():
+        path = CHECKOUT / ".env"
+    return path if path.exists() else None
+
 
 def load_settings(env: dict[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
-    """Build the settings from `env` (default: `.env` in the working directory or checkout,
-    overridden by the process environment)."""
-    if env is None:
-        path = dotenv_path or (Path.cwd() / ".env")
-        if not path.exists():
-            path = CHECKOUT / ".env"
-        env = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
-        env.update(os.environ)
-
-    def get(key: str, default: str = "") -> str:
-        return env.get(key, default).strip()
-
-    kw: dict = {}
-    paths = {"CITA_DATA_DIR": "data_dir", "CITA_ARTICLES_DIR": "articles_dir", "CITA_PROMPTS_DIR": "prompts_dir"}
-    for key, attr in paths.items():
-        if get(key):
-            kw[attr] = Path(get(key)).expanduser().resolve()
-    strings = {
-        "CITA_EMBED_MODEL": "embed_model",
-        "CITA_CHUNK_VECTORS": "chunk_vectors",
-        "CHROMA_URL": "chroma_url",
-        "DISCORD_TOKEN": "discord_token",
-        "CITA_DISCORD_API_URL": "discord_api_url",
-        "CITA_LLM_BASE_URL": "llm_base_url",
-        "CITA_LLM_MODEL": "llm_model",
-        "CITA_LLM_API_KEY": "llm_api_key",
-        "CITA_LOG_LEVEL": "log_level",
-    }
-    for key, attr in strings.items():
-        if get(key):
-            kw[attr] = get(key)
-    ints = {
-        "CITA_CHUNK_TOKENS": "chunk_tokens",
-        "CITA_CHUNK_OVERLAP_TOKENS": "chunk_overlap_tokens",
-        "CITA_MAX_QUESTION_CHARS": "max_question_chars",
-        "CITA_MAX_PENDING": "max_pending",
-        "CITA_SHARD_COUNT": "shard_count",
-    }
-    for key, attr in ints.items():
-        if get(key):
-            kw[attr] = _number(key, get(key), int)
-    floats = {
-        "CITA_MAX_FILE_MB": "max_file_mb",
-        "CITA_ABSTAIN_THRESHOLD": "abstain_threshold",
-        "CITA_COOLDOWN_S": "cooldown_s",
-        "CITA_LLM_TIMEOUT_S": "llm_timeout_s",
-    }
-    for key, attr in floats.items():
-        if get(key):
-            kw[attr] = _number(key, get(key))
-    for key, attr in {"CITA_ANSWER_IN_THREADS": "answer_in_threads", "CITA_ANSWER_DMS": "answer_dms"}.items():
-        if get(key):
-            kw[attr] = _bool(key, get(key))
-    for key, attr in {"CITA_CHANNELS": "channels", "CITA_SHARD_IDS": "shard_ids"}.items():
-        if get(key):
-            kw[attr] = _ids(key, get(key))
-    settings = Settings(**kw)
-    if settings.chunk_overlap_tokens >= settings.chunk_tokens:
-        raise SettingsError("CITA_CHUNK_OVERLAP_TOKENS must be smaller than CITA_CHUNK_TOKENS")
-    if settings.chunk_vectors not in ("embedded", "sentence-mean"):
-        raise SettingsError(f"CITA_CHUNK_VECTORS must be embedded or sentence-mean, not {settings.chunk_vectors!r}")
-    if settings.chroma_url and not settings.chroma_url.startswith(("http://", "https://")):
-        raise SettingsError(f"CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
-    return settings
+    """Build the settings from `env` alone when given (tests, benchmarks); otherwise from `.env`
+    (in the working directory, else the checkout) overridden by the process environment.
+    A bad value raises SettingsError with one line naming the key."""
+    try:
+        if env is not None:
+            return Settings.model_validate(env)  # model_validate reads no environment
+        return Settings(_env_file=_dotenv(dotenv_path))
+    except ValidationError as e:
+        raise _settings_error(e) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ def make_settings(data_dir: Path, **overrides):
     """Settings for a test: everything default but the data dir (no .env, no environment)."""
     from cita.settings import load_settings
 
-    return replace(load_settings(env={"CITA_DATA_DIR": str(data_dir)}), **overrides)
+    return load_settings(env={"CITA_DATA_DIR": str(data_dir)}).replace(**overrides)
 
 
 @pytest.fixture

@@ -802,7 +802,7 @@ class BotRunner:
                                       **self.client_kwargs)
             ready.set()
             async with self.client:
-                await self.client.start(self.settings.discord_token)
+                await self.client.start(self.settings.discord_token.get_secret_value())
 
         def run():
             try:

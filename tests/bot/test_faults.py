@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import replace
 
 import pytest
 
@@ -185,7 +184,7 @@ def test_the_chroma_server_stopped_and_restarted_mid_conversation(standin, chrom
     from cita.app import make_answerer
 
     server, settings = chroma_index
-    settings = replace(settings, discord_token=standin.token, discord_api_url=standin.api_url, cooldown_s=0.0)
+    settings = settings.replace(discord_token=standin.token, discord_api_url=standin.api_url, cooldown_s=0.0)
     runner = BotRunner(standin, settings, answerer=make_answerer(settings, e5)).start()
     try:
         first, answer = ask(standin)
