@@ -27,9 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 
-from bm25s import stopwords as bm25s_stopwords
-
-from index.text import fold, guess_language
+from index.text import fold, guess_language, stop_words, words
 
 from .answering import Answer, Citation
 from index.retrieval import Passage
@@ -101,7 +99,6 @@ def as_data(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Words, stems, sentences
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _EXTRA_STOP = {
     "that", "with", "from", "have", "this", "they", "their", "there", "were", "would", "will",
     "which", "about", "also", "said", "says", "into", "than", "then", "them", "these", "those",
@@ -109,19 +106,13 @@ _EXTRA_STOP = {
     "segun", "sobre", "entre", "para", "como", "pero", "esta", "este", "estos", "estas", "desde",
     "hasta", "tambien", "dicho", "dicha", "passage", "passages", "pasaje", "article", "articulo",
 }
-_STOP = {fold(w) for name in ("STOPWORDS_EN_PLUS", "STOPWORDS_EN", "STOPWORDS_SPANISH", "STOPWORDS_PORTUGUESE",
-                               "STOPWORDS_FRENCH", "STOPWORDS_GERMAN", "STOPWORDS_ITALIAN")
-         for w in getattr(bm25s_stopwords, name, ())} | _EXTRA_STOP
+_STOP = stop_words(long_english=True) | _EXTRA_STOP
 _MARKER = re.compile(
     r"\[\s*(?:(?:passage|pasaje|source|fuente)\s*)?(\d{1,4}(?:\s*[,;]\s*(?:(?:passage|pasaje)\s*)?\d{1,4})*)\s*\]",
     re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:answer|respuesta|final answer)\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
 
 
 def stems(text: str) -> set[str]:

@@ -23,6 +23,7 @@ from .chunking import Chunk, chunk_article
 from .embedding import Embedder
 from .lexical import ChunkTable, save_table
 from .store import Store, StoreError, new_generation_id
+from .text import sentence_id
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +299,7 @@ class Builder:
                 chunk_texts[c.content_key] = c.text
                 for s, e in c.sentences:
                     text = article.text[s:e]
-                    sentence_rows[f"{article.id}:{s}:{e}"] = (article, s, e, text)
+                    sentence_rows[sentence_id(article.id, s, e)] = (article, s, e, text)
         sentence_keys = {sid: _key(row[3]) for sid, row in sentence_rows.items()}
         texts = {sentence_keys[sid]: row[3] for sid, row in sentence_rows.items()}
         if self.config.chunk_vectors == "embedded":

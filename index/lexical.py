@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -22,32 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import fold
+from .text import stop_words, words
 
 log = logging.getLogger(__name__)
 
 ROWS_PAGE = 250  # chunk rows per Chroma get (one get of every row makes Chroma hold ~25 KB a row)
 KEEP = 3  # tables of the newest generations kept in data_dir/lexical
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP: set[str] | None = None
-
-
-def _stopwords() -> set[str]:
-    from bm25s import stopwords as sw
-
-    words: set[str] = set()
-    for name in ("STOPWORDS_EN", "STOPWORDS_SPANISH", "STOPWORDS_PORTUGUESE", "STOPWORDS_FRENCH",
-                 "STOPWORDS_GERMAN", "STOPWORDS_ITALIAN"):
-        words.update(fold(w) for w in getattr(sw, name, ()))
-    return words
 
 
 def lexical_tokens(text: str) -> list[str]:
     """Accent-folded words without the stop words of six languages."""
-    global _STOP
-    if _STOP is None:
-        _STOP = _stopwords()
-    return [w for w in _WORD.findall(fold(text)) if w not in _STOP]
+    stop = stop_words()
+    return [w for w in words(text) if w not in stop]
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import numpy as np
 from .embedding import Embedder
 from .lexical import ChunkRow, load_table
 from .store import IndexMissing, Store, StoreError, StoreUnavailable
-from .text import fold, guess_language
+from .text import guess_language, sentence_id, words
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ LEXICAL_WEIGHT_SAME = 0.15
 LEXICAL_WEIGHT_CROSS = 0.01
 DENSE_CHUNKS = 30
 DENSE_SENTENCES = 60
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass
@@ -67,7 +65,7 @@ class IndexView:
         self.chunks_of_sentence: dict[str, list[int]] = {}
         for i, r in enumerate(self.rows):
             for s, e in r.sentences:
-                self.chunks_of_sentence.setdefault(f"{r.article_id}:{s}:{e}", []).append(i)
+                self.chunks_of_sentence.setdefault(sentence_id(r.article_id, s, e), []).append(i)
 
     def lexical_scores(self, text: str) -> np.ndarray:
         return self.table.scores(text)
@@ -208,11 +206,11 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
     chosen = diversify(passages, k)
 
     # exact sentence scores (and vectors, for comparing quotes) for the chosen passages
-    wanted = list(dict.fromkeys(f"{p.chunk.article_id}:{s}:{e}" for p in chosen for s, e in p.chunk.sentences))
+    wanted = list(dict.fromkeys(sentence_id(p.chunk.article_id, s, e) for p in chosen for s, e in p.chunk.sentences))
     vectors = view.sentence_vectors(wanted)
     for p in chosen:
         for s, e in p.chunk.sentences:
-            vec = vectors.get(f"{p.chunk.article_id}:{s}:{e}")
+            vec = vectors.get(sentence_id(p.chunk.article_id, s, e))
             if vec is not None:
                 p.sentence_vectors[(s, e)] = vec
                 p.sentence_scores[(s, e)] = float(vec @ qvec)
@@ -227,8 +225,8 @@ def background_similarity(view: IndexView, qvec: np.ndarray) -> float:
 
 
 def _shingles(text: str) -> set[str]:
-    words = _WORD.findall(fold(text))
-    return {" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+    ws = words(text)
+    return {" ".join(ws[i:i + 3]) for i in range(max(1, len(ws) - 2))}
 
 
 def diversify(passages: list[Passage], k: int) -> list[Passage]:

@@ -1,4 +1,5 @@
-"""Plain-text helpers shared by indexing and answering: sentence spans and language guessing.
+"""Plain-text basics shared by indexing and answering: sentence spans, words, accent folding,
+stop words, language guessing and sentence ids. Every package uses these instead of its own copy.
 
 Sentences are returned as (start, end) character offsets into the text they came from, so a
 quote is always an exact slice of the article.
@@ -6,8 +7,11 @@ quote is always an exact slice of the article.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+WORD = re.compile(r"\w+", re.UNICODE)  # a word, for every purpose but chunk sizes (chunking counts punctuation too)
 
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) and whitespace,
 # or at a blank line. Abbreviations and initials ("EE. UU.", "Sr.", "U.S.") are not ends.
@@ -76,8 +80,9 @@ def _append(text: str, spans: list[tuple[int, int]], a: int, b: int) -> None:
         spans.append((a, b))
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = {
+# The commonest words of each language, counted to tell the languages apart (guess_language).
+# They are not a list to filter words with: that is stop_words() below.
+_MARKERS = {
     "es": {"el", "la", "los", "las", "de", "del", "que", "y", "en", "un", "una", "por", "con",
            "para", "se", "su", "al", "es", "lo", "como", "más", "pero", "sus", "le", "ya", "o",
            "fue", "este", "ha", "sí", "porque", "esta", "son", "entre", "cuando", "muy", "sin",
@@ -99,10 +104,10 @@ _STOP = {
 
 def guess_language(text: str) -> str:
     """A two-letter language code from stop-word counts ("und" when unsure)."""
-    words = [w.lower() for w in _WORD.findall(text[:20000])]
+    words = [w.lower() for w in WORD.findall(text[:20000])]
     if not words:
         return "und"
-    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
+    scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
     lang, best = max(scores.items(), key=lambda kv: kv[1])
     if best == 0 or best < 0.05 * len(words) and len(words) > 8:
         return "und"
@@ -120,6 +125,40 @@ def fold(text: str) -> str:
     """Lowercase without accents, for lexical matching across spelling variants."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     # combining marks are never ASCII: only the non-ASCII runs are looked at character by
-    # character (the same result, in a third of the time: the lexical index of 10,000 chunks
-    # is built when the bot starts)
+    # character (the same result in much less time; the lexical index folds every chunk)
     return _NON_ASCII.sub(_drop_combining, decomposed)
+
+
+def words(text: str) -> list[str]:
+    """The accent-folded, lowercase words of text."""
+    return WORD.findall(fold(text))
+
+
+# bm25s's stop-word lists of the languages Cita filters (English also has a longer list).
+_STOP_LISTS = {"en": "STOPWORDS_EN", "es": "STOPWORDS_SPANISH", "pt": "STOPWORDS_PORTUGUESE",
+               "fr": "STOPWORDS_FRENCH", "de": "STOPWORDS_GERMAN", "it": "STOPWORDS_ITALIAN"}
+
+
+@functools.cache
+def stop_words(language: str | None = None, *, long_english: bool = False) -> frozenset[str]:
+    """Accent-folded stop words of one language (a code of _STOP_LISTS), or of all of them when
+    language is None; long_english adds bm25s's longer English list. Lexical search drops the
+    short lists' words; the LLM checks drop the long ones' too, as content words go."""
+    from bm25s import stopwords as lists
+
+    names = [_STOP_LISTS[language]] if language else list(_STOP_LISTS.values())
+    if long_english and language in (None, "en"):
+        names.append("STOPWORDS_EN_PLUS")
+    return frozenset(fold(w) for name in names for w in getattr(lists, name, ()))
+
+
+def sentence_id(article_id: str, start: int, end: int) -> str:
+    """The id of a sentence row in the index: `article:start:end` (character offsets into the
+    article's text). Article ids may contain colons; the offsets never do."""
+    return f"{article_id}:{start}:{end}"
+
+
+def parse_sentence_id(sid: str) -> tuple[str, int, int]:
+    """(article id, start, end) of a sentence_id()."""
+    article_id, start, end = sid.rsplit(":", 2)
+    return article_id, int(start), int(end)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.text import fold, guess_language, sentence_spans
+from index.text import fold, guess_language, parse_sentence_id, sentence_id, sentence_spans, stop_words, words
 
 
 def sentences(text: str) -> list[str]:
@@ -112,3 +112,27 @@ def test_guess_language(text, lang):
 
 def test_fold_removes_case_and_accents():
     assert fold("Pidió MÉXICO Ñandú") == "pidio mexico nandu"
+
+
+def test_words_are_folded_and_split_on_non_word_characters():
+    assert words("¿Cuántos MÉXICO-EE.UU. acuerdos? 2026") == ["cuantos", "mexico", "ee", "uu", "acuerdos", "2026"]
+    assert words("") == []
+
+
+def test_stop_words_are_bm25s_lists_folded_one_per_language():
+    from bm25s import stopwords as lists
+
+    assert "que" in stop_words("es") and "mas" in stop_words("es")  # "más", folded
+    assert "the" in stop_words("en") and "the" not in stop_words("es")
+    # all languages: the union of the six lists (what lexical search drops)
+    assert stop_words() == frozenset().union(*(stop_words(lang) for lang in ("en", "es", "pt", "fr", "de", "it")))
+    # the long English list only when asked (the LLM checks)
+    extra = {fold(w) for w in lists.STOPWORDS_EN_PLUS} - stop_words()
+    assert extra and extra <= stop_words(long_english=True) and not extra & stop_words()
+
+
+@pytest.mark.parametrize("article_id", ["seeds/000_story.txt", "https://example.org/a:b?x=1", "x"])
+def test_sentence_ids_round_trip_even_with_colons_in_the_article_id(article_id):
+    sid = sentence_id(article_id, 12, 345)
+    assert sid == f"{article_id}:12:345"  # the format stored in existing indexes
+    assert parse_sentence_id(sid) == (article_id, 12, 345)
