@@ -5,6 +5,8 @@
 - `ChannelPolicy`: the channel allow-list (empty: every channel); a thread counts as its parent.
 - `Gate`: a per-user cooldown and a bounded number of answers in progress. Beyond either, the
   user is told "busy, try again in N s" and nothing is computed.
+- `classify`: what a message is to the bot (a question by DM, a follow-up in its thread, a
+  mention, or nothing for it), from plain facts the Discord layer reads off the message.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
 
 from answer.answering import QuestionError, clean_question
 
@@ -154,3 +157,43 @@ class Gate:
 
 def _seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
+
+
+class Kind(Enum):
+    """What a message is to the bot."""
+
+    IGNORE = "ignore"            # not for the bot (or not in a channel it answers in)
+    DM_DECLINED = "dm-declined"  # a direct message while DMs are off: a short note, no answer
+    DM = "dm"                    # a direct message, answered
+    FOLLOWUP = "followup"        # a message in a thread the bot opened: the thread's next question
+    MENTION = "mention"          # a message that mentions the bot (or its role)
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the Discord layer reads off a message, as plain values."""
+
+    content: str
+    bot_ids: frozenset[int]      # the bot's user id and its managed role's id
+    from_a_bot: bool = False     # written by a bot (this one included)
+    ordinary: bool = True        # a default or reply message (not a join, pin, thread notice...)
+    in_dm: bool = False
+    mentioned: bool = False      # the bot or its role is mentioned
+    in_bot_thread: bool = False  # a thread the bot opened
+    channel_allowed: bool = True  # CITA_CHANNELS allows the channel (or the thread's parent)
+
+
+def classify(m: MessageFacts, *, answer_dms: bool, answer_in_threads: bool) -> Kind:
+    """What the bot does with a message."""
+    if m.from_a_bot or not m.ordinary:
+        return Kind.IGNORE
+    if m.in_dm:
+        return Kind.DM if answer_dms else Kind.DM_DECLINED
+    if m.in_bot_thread and answer_in_threads and (
+            m.mentioned or not looks_like_chat_between_people(m.content, bot_ids=m.bot_ids)):
+        kind = Kind.FOLLOWUP
+    elif m.mentioned:
+        kind = Kind.MENTION
+    else:
+        return Kind.IGNORE
+    return kind if m.channel_allowed else Kind.IGNORE

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             return cmd_eval(args, settings)
         if args.command == "bot":
-            from bot.discord_bot import run_bot
+            from .bot_command import run_bot
 
             return run_bot(settings, invite_url=args.invite_url)
     except KeyboardInterrupt:

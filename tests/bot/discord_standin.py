@@ -553,7 +553,7 @@ class StandIn:
         with self._cond:
             self.requests.append(rec)
             self._cond.notify_all()
-        needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
+        needs_auth = not path.startswith(("/webhooks/", "/interactions/")) and path != "/gateway"
         if needs_auth and not authorized:
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         with self._cond:
@@ -776,7 +776,7 @@ class StandIn:
 
 
 class BotRunner:
-    """Runs the real bot (bot.discord_bot.make_client) against a stand-in, on its own thread and
+    """Runs the real bot (bot.client.create_bot) against a stand-in, on its own thread and
     event loop, as `cita bot` would run it."""
 
     def __init__(self, standin: StandIn, settings, *, answerer, builder_factory=None, **client_kwargs) -> None:
@@ -791,15 +791,22 @@ class BotRunner:
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
+    @property
+    def cog(self):
+        """The bot's CitaCog (its gate, conversations, stopping flag)."""
+        from bot.client import cita_cog
+
+        return cita_cog(self.client)
+
     def start(self, *, sessions: int = 1, timeout: float = 30.0) -> BotRunner:
-        from bot.discord_bot import make_client
+        from bot.client import create_bot
 
         ready = threading.Event()
 
         async def main():
             self.loop = asyncio.get_running_loop()
-            self.client = make_client(self.settings, answerer=self.answerer, builder_factory=self.builder_factory,
-                                      **self.client_kwargs)
+            self.client = await create_bot(self.settings, answerer=self.answerer,
+                                           builder_factory=self.builder_factory, **self.client_kwargs)
             ready.set()
             async with self.client:
                 await self.client.start(self.settings.discord_token.get_secret_value())
@@ -825,9 +832,12 @@ class BotRunner:
         return self
 
     def stop(self) -> None:
+        """Stop the bot as `cita bot` stops on SIGTERM (answers in progress are sent first)."""
+        from bot.client import shutdown
+
         if self.client is not None and self.loop is not None and self._thread.is_alive():
             with _suppress():
-                asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(15)
+                asyncio.run_coroutine_threadsafe(shutdown(self.client), self.loop).result(30)
         if self._thread is not None:
             self._thread.join(15)
 

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from bot.discord_bot import ANSWER_FAILED
+from bot.cog import ANSWER_FAILED
 from bot.replies import Reply, reply_problems
 from tests import reliability
 from tests.bot.discord_standin import BotRunner, User, bot_settings, pings_nobody, snowflake, text_of

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from bot.discord_bot import NOT_ALLOWED_TO_REINDEX, REINDEX_RUNNING
+from bot.cog import NOT_ALLOWED_TO_REINDEX, REINDEX_RUNNING
 from tests.bot.discord_standin import MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, bot_settings, pings_nobody
 from tests.conftest import ROOT, SEEDS
 

@@ -292,9 +292,9 @@ def test_help_explains_how_to_ask(standin, start_bot):
 
 def test_the_slash_commands_are_registered_with_reindex_hinted_for_managers(standin, start_bot):
     start_bot()
-    put = standin.find("PUT", rf"/applications/{standin.app_id}/commands")
-    assert put, "commands registered at startup"
-    by_name = {c["name"]: c for c in put[-1].json}
+    put = standin.wait_for(lambda r: r.matches("PUT", rf"/applications/{standin.app_id}/commands"),
+                           what="the commands registered at startup")
+    by_name = {c["name"]: c for c in put.json}
     assert set(by_name) == {"ask", "sources", "help", "reindex"}
     assert int(by_name["reindex"]["default_member_permissions"]) == 1 << 5  # Manage Server
     assert by_name["ask"]["options"][0]["name"] == "question" and by_name["ask"]["options"][0]["required"]

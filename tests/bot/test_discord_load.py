@@ -60,7 +60,7 @@ def test_beyond_the_answers_in_progress_people_are_told_the_bot_is_busy(standin,
     assert refusal.json["data"]["content"].startswith("I'm busy answering other questions")
     answer_in_thread(standin, first)
     # once the first answer is out there is room again
-    standin.wait_until(lambda: runner.client.gate.pending == 0, what="the first answer to finish")
+    standin.wait_until(lambda: runner.cog.gate.pending == 0, what="the first answer to finish")
     third = standin.user_message("When is the security meeting?", author=standin.bob)
     answer_in_thread(standin, third)
     assert len(slow.calls) == 2, "the refused questions were never computed"
@@ -101,14 +101,14 @@ def test_on_shutdown_answers_in_progress_are_still_sent_and_new_questions_told_t
                                                                                        seed_answerer):
     import threading
 
-    from bot.discord_bot import STOPPING
+    from bot.cog import STOPPING
 
     runner = start_bot(answerer=SlowAnswerer(seed_answerer, seconds=2.0))
     question = standin.user_message("When is the security meeting?")
     standin.wait_for(lambda r: r.matches("POST", rf"/channels/{question['id']}/typing"), what="the work to start")
     stopper = threading.Thread(target=runner.stop)
     stopper.start()
-    standin.wait_until(lambda: runner.client._stopping, what="the bot to start stopping")
+    standin.wait_until(lambda: runner.cog.stopping, what="the bot to start stopping")
     late = standin.user_message("What did the US demand?", author=standin.bob)
     assert reply_to(standin, late).json["content"] == STOPPING
     answer = answer_in_thread(standin, question)

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from bot.discord_bot import required_permissions, run_bot
+from bot.client import required_permissions
+from cita.bot_command import run_bot
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, make_token, pings_nobody
 from tests.conftest import ROOT
 

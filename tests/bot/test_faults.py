@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from bot.discord_bot import ANSWER_FAILED
+from bot.cog import ANSWER_FAILED
 from bot.replies import Reply as DiscordReply
 from bot.replies import reply_problems
 from tests import reliability

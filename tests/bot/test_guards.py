@@ -115,3 +115,35 @@ def test_a_refused_user_does_not_take_a_slot_and_the_cooldown_can_be_zero():
     with gate.admit(1):
         pass
     assert gate.pending == 0
+
+
+# -- what a message is to the bot ------------------------------------------------------------------
+
+BOT, ROLE, BOB = 10, 11, 20
+
+
+def facts(content="hello", **kw):
+    from bot.guards import MessageFacts
+
+    return MessageFacts(content=content, bot_ids=frozenset({BOT, ROLE}), **kw)
+
+
+@pytest.mark.parametrize("message, dms, threads, expected", [
+    (dict(mentioned=True), False, True, "mention"),
+    (dict(), False, True, "ignore"),
+    (dict(mentioned=True, from_a_bot=True), False, True, "ignore"),
+    (dict(mentioned=True, ordinary=False), False, True, "ignore"),
+    (dict(in_dm=True), False, True, "dm-declined"),
+    (dict(in_dm=True), True, True, "dm"),
+    (dict(in_bot_thread=True), False, True, "followup"),
+    (dict(in_bot_thread=True), False, False, "ignore"),
+    (dict(in_bot_thread=True, mentioned=True), False, False, "mention"),
+    (dict(in_bot_thread=True, content=f"<@{BOB}> did you see this?"), False, True, "ignore"),
+    (dict(in_bot_thread=True, content=f"<@{BOT}> and where?", mentioned=True), False, True, "followup"),
+    (dict(mentioned=True, channel_allowed=False), False, True, "ignore"),
+    (dict(in_bot_thread=True, channel_allowed=False), False, True, "ignore"),
+])
+def test_classify(message, dms, threads, expected):
+    from bot.guards import classify
+
+    assert classify(facts(**message), answer_dms=dms, answer_in_threads=threads).value == expected

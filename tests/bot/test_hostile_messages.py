@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from bot import guards, replies
 from answer.answering import Answer, Citation, QuestionError
-from bot.discord_bot import ANSWER_FAILED, THREAD_NAME_LIMIT
+from bot.cog import ANSWER_FAILED, THREAD_NAME_LIMIT
 from bot.replies import Reply, reply_problems
 from tests import reliability
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, pings_nobody, text_of

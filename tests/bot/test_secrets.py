@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from bot.discord_bot import NOT_ALLOWED_TO_REINDEX
+from bot.cog import NOT_ALLOWED_TO_REINDEX
 from tests import reliability
 from tests.bot.discord_standin import (
     MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, bot_settings, pings_nobody, text_of,
