@@ -119,7 +119,7 @@ def test_a_refused_user_does_not_take_a_slot_and_the_cooldown_can_be_zero():
 
 # -- what a message is to the bot ------------------------------------------------------------------
 
-BOT, ROLE, BOB = 10, 11, 20
+OTHER_USER = 20
 
 
 def facts(content="hello", **kw):
@@ -138,7 +138,7 @@ def facts(content="hello", **kw):
     (dict(in_bot_thread=True), False, True, "followup"),
     (dict(in_bot_thread=True), False, False, "ignore"),
     (dict(in_bot_thread=True, mentioned=True), False, False, "mention"),
-    (dict(in_bot_thread=True, content=f"<@{BOB}> did you see this?"), False, True, "ignore"),
+    (dict(in_bot_thread=True, content=f"<@{OTHER_USER}> did you see this?"), False, True, "ignore"),
     (dict(in_bot_thread=True, content=f"<@{BOT}> and where?", mentioned=True), False, True, "followup"),
     (dict(mentioned=True, channel_allowed=False), False, True, "ignore"),
     (dict(in_bot_thread=True, channel_allowed=False), False, True, "ignore"),
