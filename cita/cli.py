@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove = isub.add_parser("remove", help="remove articles by id, source (path or URL) or title")
     remove.add_argument("articles", nargs="+", metavar="ARTICLE")
     remove.add_argument("--json", action="store_true", help="print the summary as JSON")
+    merge = isub.add_parser("merge", help="copy the live rows of all segments into one (adds write small "
+                            "segments; a merge makes them one again and drops removed rows)")
+    merge.add_argument("--json", action="store_true", help="print the summary as JSON")
     status = isub.add_parser("status", help="what is indexed, with which model, since when")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.add_argument("--articles", action="store_true", help="list the articles too")
@@ -170,6 +173,9 @@ def cmd_index(args, settings: Settings) -> int:
         elif args.index_command == "add":
             summary = builder.add(args.sources)
             unknown = []
+        elif args.index_command == "merge":
+            summary = builder.merge()
+            unknown = []
         else:
             summary, unknown = builder.remove(args.articles)
     finally:
@@ -186,7 +192,7 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def index_status(store, *, as_json: bool, list_articles: bool) -> int:
-    from index.store import IndexMissing
+    from index.store import IndexMissing, segments_of
 
     try:
         generation, manifest = store.current()
@@ -203,6 +209,7 @@ def index_status(store, *, as_json: bool, list_articles: bool) -> int:
         "sentences": manifest.get("sentences", 0),
         "embed_model": manifest["embed_model"],
         "generation": generation,
+        "segments": len(segments_of(manifest)),
         "built_at": manifest["built_at"],
         "store": store.description,
         "languages": _count(a["language"] for a in manifest["articles"]),
@@ -213,7 +220,8 @@ def index_status(store, *, as_json: bool, list_articles: bool) -> int:
         print(json.dumps(info, ensure_ascii=False))
         return 0
     print(f"{info['articles']} articles, {info['chunks']} chunks, {info['sentences']} sentences")
-    print(f"model: {info['embed_model']}; generation {generation}, built {info['built_at']}")
+    print(f"model: {info['embed_model']}; generation {generation} ({info['segments']} segments), "
+          f"built {info['built_at']}")
     print(f"store: {store.description}")
     if list_articles:
         for a in manifest["articles"]:

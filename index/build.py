@@ -1,8 +1,15 @@
 """Building a generation: load articles, chunk, embed what the cache lacks, store, publish.
 
-`rebuild` replaces the index with the articles found under some paths; `add` and `remove`
-derive a new generation from the current one. All three write a brand-new generation and
-switch to it only when it is complete, so a kill at any moment leaves the previous one serving.
+`rebuild` replaces the index with the articles found under some paths: one new segment holding
+everything. `add` writes only the new articles, into one small new segment, and publishes a
+manifest naming the current segments plus the new one: its cost does not grow with the index
+(README "Articles and the index"). `remove` publishes a manifest without the articles; their
+rows stay in their segment, dead. An article lives in exactly one segment (its manifest entry
+says which), so a new version or a removal hides the old rows from readers: no duplicates.
+`merge` copies the live rows of several segments into one (automatically when an add leaves
+more than MAX_SEGMENTS, or all of them with `cita index merge`). Every operation writes new
+segments nobody reads yet and switches the pointer only when they are complete, so a kill at
+any moment leaves the previous generation serving.
 """
 
 from __future__ import annotations
@@ -22,17 +29,22 @@ from .cache import EmbeddingCache
 from .chunking import Chunk, chunk_article
 from .embedding import Embedder
 from .lexical import ChunkTable, save_table
-from .store import Store, StoreError, new_generation_id
+from .store import Store, StoreError, new_generation_id, segments_of
 from .text import sentence_id
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when the stored layout changes; older generations then need a rebuild
+FORMAT = 4  # bump when the stored layout changes; older generations then need a rebuild
+# (4: chunks as windows over the sentence spans; segments; per-article row counts)
 # How a chunk gets its vector: "embedded" (the model reads the chunk) or "sentence-mean" (the
 # normalised mean of its sentences' vectors, which are embedded anyway: half the model work per
 # build, at a small cost in recall; README "Performance")
 CHUNK_VECTORS = ("embedded", "sentence-mean")
 EMBED_BATCH = 32
+# An add that leaves more segments than this merges the smaller ones (all but the largest) into
+# one: each question queries every segment, and merging costs what the small segments hold.
+MAX_SEGMENTS = 8
+PAGE = 1000  # rows per Chroma get/add when copying a segment
 
 
 class NothingIndexed(RuntimeError):
@@ -103,6 +115,8 @@ class BuildSummary:
     seconds: float = 0.0
     unchanged: bool = False
     removed_generations: list[str] = field(default_factory=list)
+    segments: int = 0
+    new_articles: list[str] = field(default_factory=list)  # ids of the articles this build wrote
 
     def line(self) -> str:
         state = " (unchanged: kept the current generation)" if self.unchanged else ""
@@ -113,11 +127,11 @@ class BuildSummary:
         return {"generation": self.generation, "articles": self.articles, "chunks": self.chunks,
                 "sentences": self.sentences, "embedded": self.embedded, "reused": self.reused,
                 "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
-                "seconds": round(self.seconds, 3), "unchanged": self.unchanged}
+                "seconds": round(self.seconds, 3), "unchanged": self.unchanged, "segments": self.segments}
 
 
 class Builder:
-    """Wires a store, an embedder and the embedding cache into the three build operations."""
+    """Wires a store, an embedder and the embedding cache into the build operations."""
 
     def __init__(self, store: Store, embedder: Embedder, config: BuildConfig, *, progress: bool = False) -> None:
         self.store = store
@@ -147,7 +161,13 @@ class Builder:
             got, bad = fetch_url(url, max_bytes=self.config.max_bytes)
             articles += got
             skipped += bad
-        return self._build(articles, skipped, start=start, replace=False)
+        return self.add_articles(articles, skipped, start=start)
+
+    def add_articles(self, articles: list[Article], skipped: list[Skipped] | None = None, *,
+                     start: float | None = None) -> BuildSummary:
+        """Add articles already loaded (the feeds' refresh): one new segment, one publish."""
+        return self._build(articles, list(skipped or []), start=time.perf_counter() if start is None else start,
+                           replace=False)
 
     def remove(self, which: list[str]) -> tuple[BuildSummary, list[str]]:
         """Drop articles named by id, source or exact title, or else by the end of their source
@@ -172,6 +192,21 @@ class Builder:
                                 seconds=time.perf_counter() - start), unknown
         return self._build([], [], start=start, replace=False, drop=drop), unknown
 
+    def merge(self, *, everything: bool = True) -> BuildSummary:
+        """Copy the live rows of the current segments into one new segment (all of them, or with
+        everything=False only when there are more than MAX_SEGMENTS, all but the largest)."""
+        start = time.perf_counter()
+        with self.store.build_lock():
+            current_id, current = self.store.current()
+            fingerprint = self.config.fingerprint(self.embedder)
+            if {k: _recorded(current, k) for k in fingerprint} != fingerprint:
+                raise NeedsRebuild(_difference(current, fingerprint))
+            summary = self._merge(current_id, current, everything=everything)
+            if summary.generation != current_id:
+                summary.removed_generations = self.store.cleanup(keep=1)
+        summary.seconds = time.perf_counter() - start
+        return summary
+
     # -- the build itself -------------------------------------------------------------------
 
     def _build(self, articles: list[Article], skipped: list[Skipped], *, start: float, replace: bool,
@@ -189,57 +224,55 @@ class Builder:
                     raise NeedsRebuild(_difference(current, fingerprint))
                 current = None  # other model or chunking: nothing can be carried over
 
-            kept: list[dict] = []
-            if current and not replace:
-                # an article added again replaces its old version, also when it comes back under
-                # another path or URL with the same content (no duplicates)
-                new_ids = {a.id for a in articles}
-                new_hashes = {a.content_hash for a in articles}
-                kept = [a for a in current["articles"] if a["id"] not in new_ids
-                        and a["content_hash"] not in new_hashes and a["id"] not in drop]
-
             if current and not drop and (
                     _same_articles(current["articles"], articles) if replace
                     else _already_there(current["articles"], articles)):
-                summary.generation = current_id
-                summary.articles = len(current["articles"])
-                summary.chunks = current["chunks"]
-                summary.sentences = current.get("sentences", 0)
+                _describe(summary, current_id, current)
                 summary.reused = summary.chunks + summary.sentences
                 summary.unchanged = True
                 summary.seconds = time.perf_counter() - start
                 return summary
 
+            kept: list[dict] = []
+            segments: list[dict] = []
+            background = None
+            if current and not replace:
+                # an article added again replaces its old version, also when it comes back under
+                # another path or URL with the same content (no duplicates): its old rows stay
+                # in their segment, dead, because the manifest no longer points there
+                new_ids = {a.id for a in articles}
+                new_hashes = {a.content_hash for a in articles}
+                kept = [a for a in current["articles"] if a["id"] not in new_ids
+                        and a["content_hash"] not in new_hashes and a["id"] not in drop]
+                segments = _segment_entries(current)
+                background = current.get("background", segments[0]["id"] if segments else None)
+
             generation = new_generation_id()
             prepared = self._prepare(articles, summary)
+            if not prepared and not drop:
+                raise NothingIndexed(summary.skipped)
             self._bar = _progress(len(self.cache.missing(_texts_to_embed(prepared, self.config.chunk_vectors))),
                                   enabled=self.progress)
             try:
-                chunks_col, sentences_col, background_col = self.store.create(generation)
-                self._write_background(background_col, summary)
-                if kept:
-                    self._copy(current_id, {a["id"] for a in kept}, chunks_col, sentences_col, summary)
-                written = self._write(prepared, chunks_col, sentences_col, summary)
-                all_articles = kept + [a.meta() for a in written]
-                if not all_articles and not drop:
-                    raise NothingIndexed(summary.skipped)
-                summary.generation = generation
-                summary.articles = len(all_articles)
-                manifest = {
-                    **fingerprint,
-                    "generation": generation,
-                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "articles": sorted(all_articles, key=lambda a: a["source"]),
-                    "chunks": summary.chunks,
-                    "sentences": summary.sentences,
-                }
-                # the chunk rows and BM25 index readers load (index/lexical.py), saved now so the
-                # first question after the rebuild does not wait for them
-                save_table(self.store.data_dir, generation, ChunkTable.from_collection(
-                    chunks_col, {a["id"]: a.get("title", "") for a in all_articles}))
-                # close the writer's client first: once published, readers in other processes
-                # open a directory no process is writing any more
-                self.store.release(generation)
+                written: list[dict] = []
+                if prepared or background is None:
+                    chunks_col, sentences_col, background_col = self.store.create(generation)
+                    if background is None:
+                        self._write_background(background_col, summary)
+                        background = generation
+                    written = self._write(prepared, chunks_col, sentences_col, summary)
+                    for a in written:
+                        a["segment"] = generation
+                    segments.append({"id": generation, "chunks": summary.chunks, "sentences": summary.sentences})
+                    # the chunk rows and BM25 index readers load (index/lexical.py), saved now so
+                    # the first question after the build does not wait for them
+                    save_table(self.store.data_dir, generation, ChunkTable.from_collection(
+                        chunks_col, {a["id"]: a.get("title", "") for a in written}))
+                    # close the writer's client first: once published, readers in other
+                    # processes open a directory no process is writing any more
+                    self.store.release(generation)
+                all_articles = kept + written
+                manifest = self._manifest(fingerprint, generation, all_articles, segments, background)
                 self.store.publish(generation, manifest)
             except BaseException:
                 self._bar(0, done=True)
@@ -249,8 +282,75 @@ class Builder:
                     self.store.discard(generation)
                 raise
             self._bar(0, done=True)
+            embedded, reused = summary.embedded, summary.reused
+            summary.new_articles = [a["id"] for a in written]
+            _describe(summary, generation, manifest)
+            summary.embedded, summary.reused = embedded, reused
+            if not replace and len(segments) > MAX_SEGMENTS:
+                merged = self._merge(generation, manifest, everything=False)
+                summary.generation, summary.segments = merged.generation, merged.segments
             summary.removed_generations = self.store.cleanup(keep=1)
         summary.seconds = time.perf_counter() - start
+        return summary
+
+    def _manifest(self, fingerprint: dict, generation: str, articles: list[dict], segments: list[dict],
+                  background: str | None) -> dict:
+        return {
+            **fingerprint,
+            "generation": generation,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "articles": sorted(articles, key=lambda a: a["source"]),
+            "chunks": sum(a["chunks"] for a in articles),
+            "sentences": sum(a["sentences"] for a in articles),
+            "segments": segments,
+            "background": background,
+        }
+
+    def _merge(self, current_id: str, current: dict, *, everything: bool) -> BuildSummary:
+        """One new segment with the live rows of the chosen segments, published (under the
+        build lock, which the caller holds)."""
+        segments = _segment_entries(current)
+        live = _live_counts(current)
+        if everything:
+            chosen = [s["id"] for s in segments]
+            if len(chosen) == 1 and live.get(chosen[0], (0, 0)) == (segments[0]["chunks"], segments[0]["sentences"]):
+                chosen = []  # one segment without dead rows: nothing to do
+        elif len(segments) > MAX_SEGMENTS:
+            largest = max(segments, key=lambda s: live.get(s["id"], (0, 0))[0])["id"]
+            chosen = [s["id"] for s in segments if s["id"] != largest]
+        else:
+            chosen = []
+        summary = BuildSummary()
+        if not chosen:
+            _describe(summary, current_id, current)
+            summary.unchanged = True
+            return summary
+        generation = new_generation_id()
+        fingerprint = self.config.fingerprint(self.embedder)
+        where = {a["id"]: a.get("segment", current_id) for a in current["articles"]}
+        background = current.get("background") or segments[0]["id"]
+        try:
+            chunks_col, sentences_col, background_col = self.store.create(generation)
+            if background in chosen:
+                self._write_background(background_col, summary)
+                background = generation
+            for seg in chosen:
+                self._copy(seg, {aid for aid, s in where.items() if s == seg}, chunks_col, sentences_col, summary)
+            articles = [{**a, "segment": generation} if where[a["id"]] in chosen else a for a in current["articles"]]
+            merged = {"id": generation, "chunks": summary.chunks, "sentences": summary.sentences}
+            first = min(i for i, s in enumerate(segments) if s["id"] in chosen)
+            rest = [s for s in segments if s["id"] not in chosen]
+            new_segments = rest[:first] + [merged] + rest[first:]
+            save_table(self.store.data_dir, generation, ChunkTable.from_collection(
+                chunks_col, {a["id"]: a.get("title", "") for a in articles}))
+            self.store.release(generation)
+            manifest = self._manifest(fingerprint, generation, articles, new_segments, background)
+            self.store.publish(generation, manifest)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.store.discard(generation)
+            raise
+        _describe(summary, generation, manifest)
         return summary
 
     def _write_background(self, collection, summary: BuildSummary) -> None:
@@ -273,39 +373,44 @@ class Builder:
         return prepared
 
     def _write(self, prepared: list[tuple[Article, list[Chunk]]], chunks_col, sentences_col,
-               summary: BuildSummary) -> list[Article]:
-        """Embed and store the chunked articles, a few dozen chunks at a time."""
-        from llama_index.core.schema import TextNode
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        chunk_store = ChromaVectorStore(chroma_collection=chunks_col)
+               summary: BuildSummary) -> list[dict]:
+        """Embed and store the chunked articles, a few dozen chunks at a time; returns their
+        manifest entries (with their row counts)."""
         batch: list[tuple[Article, list[Chunk]]] = []
+        entries: list[dict] = []
         pending = 0
         for article, chunks in prepared:
             batch.append((article, chunks))
             pending += len(chunks)
             if pending >= 64:
-                self._flush(batch, chunk_store, sentences_col, summary, TextNode)
+                entries += self._flush(batch, chunks_col, sentences_col, summary)
                 batch, pending = [], 0
         if batch:
-            self._flush(batch, chunk_store, sentences_col, summary, TextNode)
-        return [article for article, _ in prepared]
+            entries += self._flush(batch, chunks_col, sentences_col, summary)
+        return entries
 
-    def _flush(self, batch, chunk_store, sentences_col, summary: BuildSummary, TextNode) -> None:
+    def _flush(self, batch, chunks_col, sentences_col, summary: BuildSummary) -> list[dict]:
         chunk_texts: dict[str, str] = {}
         sentence_rows: dict[str, tuple[Article, int, int, str]] = {}
+        entries = []
         for article, chunks in batch:
+            before = len(sentence_rows)
             for c in chunks:
                 chunk_texts[c.content_key] = c.text
                 for s, e in c.sentences:
                     text = article.text[s:e]
                     sentence_rows[sentence_id(article.id, s, e)] = (article, s, e, text)
+            entries.append({**article.meta(), "chunks": len(chunks), "sentences": len(sentence_rows) - before})
         sentence_keys = {sid: _key(row[3]) for sid, row in sentence_rows.items()}
         texts = {sentence_keys[sid]: row[3] for sid, row in sentence_rows.items()}
         if self.config.chunk_vectors == "embedded":
             texts.update(chunk_texts)
         vectors = self._embed(texts, summary)
-        nodes = []
+        # All three collections are written the same way, with chromadb's own `add`. The chunks
+        # used to go through llama-index's ChromaVectorStore as TextNodes: that only added a
+        # `_node_content` JSON copy of each node (text and metadata again) and a few id fields
+        # to every row, which nothing reads (retrieval reads the rows and metadata directly).
+        ids, embeddings, documents, metadatas = [], [], [], []
         for article, chunks in batch:
             for c in chunks:
                 if self.config.chunk_vectors == "embedded":
@@ -313,25 +418,26 @@ class Builder:
                 else:
                     v = np.mean([vectors[_key(article.text[s:e])] for s, e in c.sentences], axis=0)
                     vector = v / (np.linalg.norm(v) or 1.0)
-                nodes.append(TextNode(
-                    id_=c.id, text=c.text, embedding=vector.tolist(),
-                    metadata={**_article_metadata(article), "start": c.start, "end": c.end,
-                              "sentences": json.dumps(c.sentences)},
-                    excluded_embed_metadata_keys=list(_article_metadata(article)) + ["start", "end", "sentences"],
-                    excluded_llm_metadata_keys=["sentences"],
-                ))
-        chunk_store.add(nodes)
-        ids = list(sentence_rows)
-        for i in range(0, len(ids), 1000):
-            part = ids[i:i + 1000]
+                ids.append(c.id)
+                embeddings.append(np.asarray(vector, dtype=np.float32).tolist())
+                documents.append(c.text)
+                metadatas.append({**_article_metadata(article), "start": c.start, "end": c.end,
+                                  "sentences": json.dumps(c.sentences)})
+        for i in range(0, len(ids), PAGE):
+            chunks_col.add(ids=ids[i:i + PAGE], embeddings=embeddings[i:i + PAGE],
+                           documents=documents[i:i + PAGE], metadatas=metadatas[i:i + PAGE])
+        sids = list(sentence_rows)
+        for i in range(0, len(sids), PAGE):
+            part = sids[i:i + PAGE]
             sentences_col.add(
                 ids=part,
                 embeddings=[vectors[sentence_keys[sid]] for sid in part],
                 metadatas=[{"article_id": sentence_rows[sid][0].id, "start": sentence_rows[sid][1],
                             "end": sentence_rows[sid][2]} for sid in part],
             )
-        summary.chunks += len(nodes)
-        summary.sentences += len(ids)
+        summary.chunks += len(ids)
+        summary.sentences += len(sids)
+        return entries
 
     def _embed(self, texts_by_key: dict[str, str], summary: BuildSummary, *, count: bool = True) -> dict[str, np.ndarray]:
         keys = list(texts_by_key)
@@ -349,29 +455,60 @@ class Builder:
             self._bar(len(part))
         return found
 
-    def _copy(self, generation: str, article_ids: set[str], chunks_col, sentences_col, summary: BuildSummary) -> None:
-        """Carry the chunks and sentences of kept articles over from a generation, vectors included."""
-        old_chunks, old_sentences, _ = self.store.open(generation)
+    def _copy(self, segment: str, article_ids: set[str], chunks_col, sentences_col, summary: BuildSummary) -> None:
+        """Carry the rows of the live articles of a segment over, vectors included, a page at a time."""
+        old_chunks, old_sentences, _ = self.store.open(segment)
         try:
             for src, dst, is_chunk in ((old_chunks, chunks_col, True), (old_sentences, sentences_col, False)):
-                got = src.get(include=["embeddings", "metadatas", "documents"])
-                rows = [i for i, md in enumerate(got["metadatas"]) if md.get("article_id") in article_ids]
-                for i in range(0, len(rows), 1000):
-                    part = rows[i:i + 1000]
-                    dst.add(ids=[got["ids"][j] for j in part],
-                            embeddings=[got["embeddings"][j] for j in part],
-                            metadatas=[got["metadatas"][j] for j in part],
-                            documents=[got["documents"][j] for j in part] if is_chunk else None)
-                summary.reused += len(rows)
+                total = src.count()
+                include = ["embeddings", "metadatas", "documents"] if is_chunk else ["embeddings", "metadatas"]
+                copied = 0
+                for offset in range(0, total, PAGE):
+                    got = src.get(include=include, limit=PAGE, offset=offset)
+                    rows = [i for i, md in enumerate(got["metadatas"]) if md.get("article_id") in article_ids]
+                    if not rows:
+                        continue
+                    dst.add(ids=[got["ids"][j] for j in rows],
+                            embeddings=[got["embeddings"][j] for j in rows],
+                            metadatas=[got["metadatas"][j] for j in rows],
+                            documents=[got["documents"][j] for j in rows] if is_chunk else None)
+                    copied += len(rows)
+                summary.reused += copied
                 if is_chunk:
-                    summary.chunks += len(rows)
+                    summary.chunks += copied
                 else:
-                    summary.sentences += len(rows)
+                    summary.sentences += copied
         finally:
-            self.store.release(generation)
+            self.store.release(segment)
 
     def close(self) -> None:
         self.cache.close()
+
+
+def _segment_entries(manifest: dict) -> list[dict]:
+    """The manifest's segments with their row counts (a single one for an older manifest)."""
+    if manifest.get("segments"):
+        return [dict(s) for s in manifest["segments"]]
+    return [{"id": manifest["generation"], "chunks": manifest.get("chunks", 0),
+             "sentences": manifest.get("sentences", 0)}]
+
+
+def _live_counts(manifest: dict) -> dict[str, tuple[int, int]]:
+    """Live (chunks, sentences) per segment."""
+    out: dict[str, tuple[int, int]] = {}
+    for a in manifest["articles"]:
+        seg = a.get("segment", manifest["generation"])
+        c, s = out.get(seg, (0, 0))
+        out[seg] = (c + a.get("chunks", 0), s + a.get("sentences", 0))
+    return out
+
+
+def _describe(summary: BuildSummary, generation: str, manifest: dict) -> None:
+    summary.generation = generation
+    summary.articles = len(manifest["articles"])
+    summary.chunks = manifest["chunks"]
+    summary.sentences = manifest.get("sentences", 0)
+    summary.segments = len(segments_of(manifest))
 
 
 def background_sentences() -> list[str]:

@@ -1,16 +1,23 @@
-"""Sentence-aware chunks with exact character offsets, cut by llama-index's SentenceSplitter."""
+"""Sentence-aware chunks with exact character offsets: windows over the article's sentence spans.
+
+The article is cut into sentences once (`index.text.sentence_spans`); a sentence longer than a
+chunk is cut into pieces of at most `chunk_tokens` tokens at token boundaries. Chunks are then
+packed greedily from consecutive sentences up to `chunk_tokens` tokens, and each next chunk
+starts with the last whole sentences of the previous one that fit in `overlap_tokens` (the
+semantics of llama-index's SentenceSplitter, which cut the chunks before). A chunk's text is
+`article.text[start:end]` by construction, so no offset has to be searched for afterwards, and a
+paragraph repeated later in the article keeps its own offsets.
+"""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import logging
 import re
 from dataclasses import dataclass
 
 from .articles import Article
 from .text import sentence_spans
-
-log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -35,50 +42,47 @@ class Chunk:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-def chunk_article(article: Article, *, chunk_tokens: int, overlap_tokens: int) -> list[Chunk]:
-    from llama_index.core import Document
-    from llama_index.core.node_parser import SentenceSplitter
-
-    splitter = SentenceSplitter(chunk_size=chunk_tokens, chunk_overlap=overlap_tokens,
-                                tokenizer=count_tokens, paragraph_separator="\n\n")
-    text = article.text
-    nodes = splitter.get_nodes_from_documents([Document(text=text, id_=article.id)])
-    chunks: list[Chunk] = []
-    cursor = 0
-    covered = 0  # where the previous chunk ended
-    for node in nodes:
-        piece = node.get_content()
-        start = _locate(text, piece, cursor, covered, overlap_tokens)
-        if start < 0:  # the splitter normalised something: fall back to its own offsets
-            start = node.start_char_idx if node.start_char_idx is not None else -1
-            if start < 0 or text[start:start + len(piece)] != piece:
-                log.warning("chunk of article %s not found in its text; skipped: %r", article.id, piece[:80])
-                continue
-        end = start + len(piece)
-        cursor = start + 1
-        covered = max(covered, end)
-        sentences = tuple(sentence_spans(text, start, end))
-        if not sentences:
+def _units(text: str, token_starts: list[int], token_ends: list[int], chunk_tokens: int) -> list[tuple[int, int]]:
+    """The sentence spans of the text, those longer than a chunk cut into chunk-sized pieces."""
+    units = []
+    for s, e in sentence_spans(text):
+        first = bisect.bisect_left(token_starts, s)
+        last = bisect.bisect_left(token_starts, e)  # tokens first..last-1 start inside the sentence
+        if last - first <= chunk_tokens:
+            units.append((s, e))
             continue
+        for i in range(first, last, chunk_tokens):
+            j = min(i + chunk_tokens, last) - 1
+            units.append((max(s, token_starts[i]), min(e, token_ends[j])))
+    return units
+
+
+def chunk_article(article: Article, *, chunk_tokens: int, overlap_tokens: int) -> list[Chunk]:
+    text = article.text
+    tokens = list(_TOKEN.finditer(text))
+    starts = [m.start() for m in tokens]
+    ends = [m.end() for m in tokens]
+    units = _units(text, starts, ends, chunk_tokens)
+
+    def size(a: int, b: int) -> int:
+        """Tokens of the window over units a..b (inclusive), what lies between them included."""
+        return bisect.bisect_left(starts, units[b][1]) - bisect.bisect_left(starts, units[a][0])
+
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and size(i, j + 1) <= chunk_tokens:
+            j += 1
+        start, end = units[i][0], units[j][1]
+        piece = text[start:end]
         cid = hashlib.sha256(f"{article.id}:{start}:{end}:{piece}".encode()).hexdigest()[:24]
-        chunks.append(Chunk(cid, article.id, start, end, piece, sentences))
+        chunks.append(Chunk(cid, article.id, start, end, piece, tuple(units[i:j + 1])))
+        if j + 1 >= len(units):
+            break
+        # the next window starts with the last whole sentences of this one that fit the overlap
+        nxt = j + 1
+        while nxt - 1 > i and size(nxt - 1, j) <= overlap_tokens:
+            nxt -= 1
+        i = nxt
     return chunks
-
-
-def _locate(text: str, piece: str, cursor: int, covered: int, overlap_tokens: int) -> int:
-    """Where a chunk stands in the text, given where the previous one started (cursor) and ended.
-
-    Chunks move forward and overlap the previous one by at most `overlap_tokens`, so a paragraph
-    repeated later in the article is not mistaken for its earlier copy (llama-index's own
-    start_char_idx makes that mistake: it takes the first copy). -1 when the piece is not there.
-    """
-    first_forward = -1
-    start = text.find(piece, cursor)
-    while start >= 0:
-        if start + len(piece) > covered:
-            if first_forward < 0:
-                first_forward = start
-            if start >= covered or len(count_tokens(text[start:covered])) <= overlap_tokens + 2:
-                return start
-        start = text.find(piece, start + 1)
-    return first_forward

@@ -1,9 +1,9 @@
-"""A generation's chunk rows and their BM25 index, as readers need them.
+"""A segment's chunk rows and their BM25 index, as readers need them.
 
 Reading every chunk back from Chroma and tokenising it takes seconds on a 10,000-chunk index
-(about 1.8 s for the rows and 2 s for BM25 on 2 cores), so each generation's table is saved once,
-in the local data dir (`data_dir/lexical/<generation>/`), by the build that writes the
-generation or by the first reader that needs it (a Chroma server's generation, an older index);
+(about 1.8 s for the rows and 2 s for BM25 on 2 cores), so each segment's table is saved once,
+in the local data dir (`data_dir/lexical/<segment>/`), by the build that writes the
+segment or by the first reader that needs it (a Chroma server's segment, an older index);
 later processes load it in milliseconds. A missing or damaged table is rebuilt from Chroma, which
 stays the source of truth: the table is a cache, written to a temporary folder and renamed.
 """
@@ -26,7 +26,6 @@ from .text import stop_words, words
 log = logging.getLogger(__name__)
 
 ROWS_PAGE = 250  # chunk rows per Chroma get (one get of every row makes Chroma hold ~25 KB a row)
-KEEP = 3  # tables of the newest generations kept in data_dir/lexical
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -124,16 +123,12 @@ def table_dir(data_dir: Path, generation: str) -> Path:
 
 
 def save_table(data_dir: Path, generation: str, table: ChunkTable) -> None:
-    """Save a generation's table and drop those of older generations (best effort: the table is
-    a cache; a reader that loaded one keeps it, files it mapped stay readable)."""
+    """Save a segment's table (best effort: the table is a cache). The tables of segments no
+    generation reads any more are dropped with them by the store's cleanup."""
     folder = table_dir(data_dir, generation)
     try:
         if not folder.exists():
             table.save(folder)
-        names = sorted((p.name for p in folder.parent.iterdir() if not p.name.startswith(".")), reverse=True)
-        for name in names[KEEP:]:
-            if name != generation:
-                shutil.rmtree(folder.parent / name, ignore_errors=True)
         for p in folder.parent.glob(".*"):  # left by a process killed while saving
             if time.time() - p.stat().st_mtime > 3600:
                 shutil.rmtree(p, ignore_errors=True)

@@ -20,8 +20,8 @@ import numpy as np
 
 from .embedding import Embedder
 from .lexical import ChunkRow, load_table
-from .store import IndexMissing, Store, StoreError, StoreUnavailable
-from .text import guess_language, sentence_id, words
+from .store import IndexMissing, Store, StoreError, StoreUnavailable, segments_of
+from .text import guess_language, parse_sentence_id, sentence_id, words
 
 log = logging.getLogger(__name__)
 
@@ -50,31 +50,102 @@ class Passage:
 
 
 class IndexView:
-    """One published generation, loaded for reading."""
+    """One published generation, loaded for reading: the live rows of all its segments.
 
-    def __init__(self, store: Store, generation: str, manifest: dict | None = None) -> None:
+    Each segment is queried on its own and the hits merged; a row counts only when its article
+    lives in that segment (the manifest says where each article lives), so the rows of a removed
+    article or of an older version are never seen. A segment's table (rows and BM25) is shared
+    with the previous view of the same library when both read it, so moving to a generation that
+    added one small segment loads only that segment's table."""
+
+    def __init__(self, store: Store, generation: str, manifest: dict | None = None,
+                 previous: IndexView | None = None) -> None:
+        self.store = store
         self.generation = generation
         self.readers = 0  # questions reading it now (Library.reading)
         self.manifest = manifest if manifest is not None else store.manifest(generation)
         self.articles = {a["id"]: a for a in self.manifest["articles"]}
-        self.chunks_col, self.sentences_col, self.background_col = store.open(generation)
+        self.segments = segments_of(self.manifest)
+        self.live = {aid: a.get("segment", generation) for aid, a in self.articles.items()}
+        self.cols: dict[str, tuple] = {}
+        try:
+            for seg in self.segments:
+                self.cols[seg] = store.open(seg)
+        except BaseException:
+            self.close()
+            raise
         titles = {aid: a.get("title", "") for aid, a in self.articles.items()}
-        self.table = load_table(store.data_dir, generation, self.chunks_col, titles)
-        self.rows: list[ChunkRow] = self.table.rows
+        known = previous.tables if previous is not None else {}
+        self.tables: dict = {}
+        self.rows: list[ChunkRow] = []
+        self.selected: dict[str, np.ndarray] = {}  # segment -> its table rows that are live
+        self.dead: dict[str, int] = {}  # segment -> chunk rows that are not live
+        # segment -> (sentence rows, of which not live), from the manifest's counts
+        live_sentences: dict[str, int] = {}
+        for aid, a in self.articles.items():
+            live_sentences[self.live[aid]] = live_sentences.get(self.live[aid], 0) + a.get("sentences", 0)
+        info = {s["id"]: s for s in self.manifest.get("segments") or []}
+        self.sentence_rows = {
+            seg: (info[seg]["sentences"], info[seg]["sentences"] - live_sentences.get(seg, 0)) if seg in info
+            else (self.manifest.get("sentences", 0), 0) for seg in self.segments}
+        for seg in self.segments:
+            table = known.get(seg) or load_table(store.data_dir, seg, self.cols[seg][0], titles)
+            self.tables[seg] = table
+            keep = [i for i, r in enumerate(table.rows) if self.live.get(r.article_id) == seg]
+            self.selected[seg] = np.asarray(keep, dtype=np.int64)
+            self.dead[seg] = len(table.rows) - len(keep)
+            self.rows.extend(table.rows[i] for i in keep)
         self.row_of = {r.id: i for i, r in enumerate(self.rows)}
         self.chunks_of_sentence: dict[str, list[int]] = {}
         for i, r in enumerate(self.rows):
             for s, e in r.sentences:
                 self.chunks_of_sentence.setdefault(sentence_id(r.article_id, s, e), []).append(i)
+        background = self.manifest.get("background") or self.segments[0]
+        self.background_col = self.cols[background][2] if background in self.cols else self.cols[self.segments[0]][2]
+        # the one-segment case, as before segments (bench/answer_latency.py queries it bare)
+        self.chunks_col, self.sentences_col = self.cols[self.segments[0]][:2]
+
+    def close(self) -> None:
+        for seg in list(self.cols):
+            self.store.release(seg)
+        self.cols = {}
 
     def lexical_scores(self, text: str) -> np.ndarray:
-        return self.table.scores(text)
+        """BM25 of every live row. Each segment scores with its own statistics (a small new
+        segment has its own idf) until a merge puts them together; the lexical term is a small
+        weight on top of the dense score (LEXICAL_WEIGHT_*)."""
+        parts = [self.tables[seg].scores(text)[self.selected[seg]] for seg in self.segments]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def query(self, qvec: np.ndarray, kind: int, n: int) -> dict[str, float]:
+        """The n nearest chunks (kind 0) or sentences (kind 1) of the live rows, id -> cosine."""
+        out: dict[str, float] = {}
+        for seg in self.segments:
+            table = self.tables[seg]
+            total, dead = (len(table.rows), self.dead[seg]) if kind == 0 else self.sentence_rows[seg]
+            total = total or len(table.rows)
+            want = min(total, n + max(dead, 0))
+            if want <= 0 or len(self.selected[seg]) == 0:
+                continue
+            got = self.cols[seg][kind].query(query_embeddings=[qvec.tolist()], n_results=want, include=["distances"])
+            for rid, d in zip(got["ids"][0], got["distances"][0]):
+                aid = parse_sentence_id(rid)[0] if kind == 1 else None
+                if kind == 1 and self.live.get(aid) != seg:
+                    continue
+                out[rid] = max(out.get(rid, -2.0), 1.0 - d)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1])[:n])
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
-        got = self.sentences_col.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+        by_segment: dict[str, list[str]] = {}
+        for sid in ids:
+            seg = self.live.get(parse_sentence_id(sid)[0])
+            if seg in self.cols:
+                by_segment.setdefault(seg, []).append(sid)
+        out = {}
+        for seg, part in by_segment.items():
+            got = self.cols[seg][1].get(ids=part, include=["embeddings"])
+            out.update({i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])})
+        return out
 
 
 class Library:
@@ -111,10 +182,10 @@ class Library:
             if self._view is None or self._view.generation != current:
                 manifest = self.store.manifest(current)
                 self._check_model(manifest)
-                view = IndexView(self.store, current, manifest)
+                view = IndexView(self.store, current, manifest, previous=self._view)
                 old, self._view = self._view, view
                 if old is not None and old.readers == 0:
-                    self.store.release(old.generation)  # else the last reader releases it
+                    old.close()  # else the last reader closes it
                 log.info("serving generation %s (%d chunks)", current, len(view.rows))
             return self._view
 
@@ -147,7 +218,7 @@ class Library:
             with self._lock:
                 view.readers -= 1
                 if view.readers == 0 and view is not self._view:
-                    self.store.release(view.generation)
+                    view.close()
 
 
 class ModelMismatch(StoreError):
@@ -170,14 +241,8 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
     n = len(view.rows)
     if n == 0:
         return []
-    chunk_hits = view.chunks_col.query(query_embeddings=[qvec.tolist()], n_results=min(DENSE_CHUNKS, n),
-                                       include=["distances"])
-    n_sent = view.manifest.get("sentences", 0) or n
-    sent_hits = view.sentences_col.query(query_embeddings=[qvec.tolist()],
-                                         n_results=max(1, min(DENSE_SENTENCES, n_sent)), include=["distances"])
-    chunk_sim = {view.row_of[i]: 1.0 - d for i, d in zip(chunk_hits["ids"][0], chunk_hits["distances"][0])
-                 if i in view.row_of}
-    sent_sim = {i: 1.0 - d for i, d in zip(sent_hits["ids"][0], sent_hits["distances"][0])}
+    chunk_sim = {view.row_of[i]: sim for i, sim in view.query(qvec, 0, DENSE_CHUNKS).items() if i in view.row_of}
+    sent_sim = view.query(qvec, 1, DENSE_SENTENCES)
     floor_chunk = min(chunk_sim.values(), default=0.0)
     floor_sent = min(sent_sim.values(), default=0.0)
     best_sent: dict[int, float] = {}

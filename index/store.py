@@ -1,11 +1,15 @@
 """Where generations of the index live: embedded Chroma under the data dir, or a Chroma server.
 
-A *generation* is one complete build: a Chroma collection plus a manifest (the articles, the
-model, counts). Builders write a new generation that no reader has open, then publish it by
-switching one pointer atomically; readers look at the pointer and move to the new generation
-when it changes. Embedded Chroma is not safe across processes (chroma-core/chroma #3769,
-#2399), so every generation has a directory of its own that is written by one process and only
-read once published.
+A *generation* is one published state of the index: a manifest (the articles, the model,
+counts) naming the *segments* that hold its rows. A segment is one set of Chroma collections
+(chunks, sentences, background) written once by the build that created it and never changed
+afterwards; it takes the id of that build's generation and lives in its directory (or under its
+name on a server). A rebuild writes one segment with everything; an add writes a small new
+segment and a manifest naming the old segments plus the new one; a remove writes only a
+manifest. Builders publish by switching one pointer atomically; readers look at the pointer and
+move to the new generation when it changes. Embedded Chroma is not safe across processes
+(chroma-core/chroma #3769, #2399), so every segment has a directory of its own that is written
+by one process and only read once published.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
@@ -89,20 +93,51 @@ def _write_json_atomic(path: Path, data: dict) -> None:
         os.close(dir_fd)
 
 
-class Store:
-    """The interface both backends share."""
+def segments_of(manifest: dict) -> list[str]:
+    """The segments a generation reads (a manifest written before segments existed: its own)."""
+    return [s["id"] for s in manifest.get("segments") or [{"id": manifest["generation"]}]]
+
+
+class Store(Protocol):
+    """What the index needs from a backend (embedded Chroma or a Chroma server).
+
+    `create`/`open` take a segment id (the id of the generation that wrote it) and return its
+    (chunks, sentences, background) collections; each is paired with one `release`."""
 
     description: str
     data_dir: Path
 
     def current_id(self) -> str | None: ...
     def manifest(self, generation: str) -> dict: ...
-    def create(self, generation: str): ...
-    def open(self, generation: str): ...
+    def current(self) -> tuple[str, dict]: ...
+    def create(self, segment: str): ...
+    def open(self, segment: str): ...
     def publish(self, generation: str, manifest: dict) -> None: ...
     def cleanup(self, keep: int = 1) -> list[str]: ...
-    def release(self, generation: str) -> None: ...
+    def release(self, segment: str) -> None: ...
     def discard(self, generation: str) -> None: ...
+    def generation_ids(self) -> list[str]: ...
+    def build_lock(self) -> contextlib.AbstractContextManager: ...
+
+
+class _StoreBase:
+    """What both backends do the same way."""
+
+    data_dir: Path
+
+    def current_id(self) -> str | None:  # pragma: no cover - each backend has its own
+        raise NotImplementedError
+
+    def manifest(self, generation: str) -> dict:  # pragma: no cover
+        raise NotImplementedError
+
+    def _protected(self, current: str | None, kept: set[str]) -> set[str]:
+        """The generations to keep and every segment their manifests read."""
+        keep = {g for g in (current, *kept) if g}
+        for gen in list(keep):
+            with contextlib.suppress(StoreError, KeyError, TypeError):
+                keep.update(segments_of(self.manifest(gen)))
+        return keep
 
     @contextlib.contextmanager
     def build_lock(self):
@@ -125,7 +160,7 @@ class Store:
         return gen, self.manifest(gen)
 
 
-class LocalStore(Store):
+class LocalStore(_StoreBase):
     """Embedded Chroma: data_dir/generations/<id>/chroma, pointer in data_dir/current.json.
 
     Who has a generation open is recorded so that cleanup never deletes it: a builder writes its
@@ -265,6 +300,7 @@ class LocalStore(Store):
 
     def publish(self, generation: str, manifest: dict) -> None:
         gdir = self._dir(generation)
+        gdir.mkdir(parents=True, exist_ok=True)  # a remove publishes a manifest and no segment
         _write_json_atomic(gdir / "manifest.json", manifest)
         with contextlib.suppress(FileNotFoundError):
             (gdir / "builder.pid").unlink()
@@ -305,10 +341,11 @@ class LocalStore(Store):
             complete = sorted(g.name for g in self.generations.iterdir() if (g / "manifest.json").exists())
             older = [g for g in complete if g != current and g < (current or "~")]
             kept = set(older[-keep:]) if keep else set()
+            protected = self._protected(current, kept)
             trash = self.data_dir / "trash"
             for gdir in sorted(self.generations.iterdir()):
                 gen = gdir.name
-                if gen == current or gen in kept or self._in_use(gen):
+                if gen in protected or self._in_use(gen):
                     continue
                 trash.mkdir(exist_ok=True)
                 try:
@@ -317,6 +354,7 @@ class LocalStore(Store):
                     log.warning("could not remove generation %s: %s", gen, e)
                     continue
                 removed.append(gen)
+        _drop_tables(self.data_dir, removed)
         # the slow part, outside the lock (also what an earlier cleanup left half-deleted)
         trash = self.data_dir / "trash"
         if trash.is_dir():
@@ -330,7 +368,7 @@ class LocalStore(Store):
         return sorted(g.name for g in self.generations.iterdir())
 
 
-class ServerStore(Store):
+class ServerStore(_StoreBase):
     """A Chroma server (`chroma run`): one collection per generation, pointer and manifests in
     the `cita-meta` collection, so several bot processes or machines share one index."""
 
@@ -430,10 +468,11 @@ class ServerStore(Store):
                 published.add(mid[len("manifest:"):])
         older = sorted(g for g in published if g != current and g < (current or "~"))
         kept = set(older[-keep:]) if keep else set()
+        protected = self._protected(current, kept)
         removed = []
         cutoff = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() - 3600))
-        for gen in self.generation_ids():
-            if gen == current or gen in kept:
+        for gen in sorted(set(self.generation_ids()) | published):
+            if gen in protected:
                 continue
             if gen not in published and gen > cutoff:
                 continue  # possibly a build still running elsewhere
@@ -443,6 +482,7 @@ class ServerStore(Store):
             if gen in published:
                 self._call(meta.delete, ids=[f"manifest:{gen}"])
             removed.append(gen)
+        _drop_tables(self.data_dir, removed)
         return removed
 
 
@@ -460,6 +500,12 @@ class _Guarded:
         if not callable(attr):
             return attr
         return functools.partial(self._store._call, attr)
+
+
+def _drop_tables(data_dir: Path, segments: list[str]) -> None:
+    """The saved lexical tables (index/lexical.py) of segments that are gone."""
+    for seg in segments:
+        shutil.rmtree(Path(data_dir) / "lexical" / seg, ignore_errors=True)
 
 
 def open_store(data_dir: Path, chroma_url: str = "") -> Store:

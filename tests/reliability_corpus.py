@@ -126,19 +126,25 @@ def current_generation(data_dir: Path) -> str | None:
 
 
 def stored_rows(data_dir: Path, generation: str) -> dict[str, list[tuple]]:
-    """What a published generation holds, read straight from its Chroma collections:
+    """What a published generation holds, read straight from the Chroma collections of its
+    segments (the rows of the articles that live in each, as readers see them):
     {"chunks": [(id, article_id, start, end, text)], "sentences": [(id, article_id, start, end)]}."""
-    from index.store import LocalStore
+    from index.store import LocalStore, segments_of
 
     store = LocalStore(data_dir)
-    chunks, sentences, _ = store.open(generation)
-    try:
-        got = chunks.get(include=["documents", "metadatas"])
-        chunk_rows = [(i, md["article_id"], int(md["start"]), int(md["end"]), doc)
-                      for i, doc, md in zip(got["ids"], got["documents"], got["metadatas"])]
-        got = sentences.get(include=["metadatas"])
-        sentence_rows = [(i, md["article_id"], int(md["start"]), int(md["end"]))
-                         for i, md in zip(got["ids"], got["metadatas"])]
-    finally:
-        store.release(generation)
+    manifest = store.manifest(generation)
+    live = {a["id"]: a.get("segment", generation) for a in manifest["articles"]}
+    chunk_rows, sentence_rows = [], []
+    for seg in segments_of(manifest):
+        chunks, sentences, _ = store.open(seg)
+        try:
+            got = chunks.get(include=["documents", "metadatas"])
+            chunk_rows += [(i, md["article_id"], int(md["start"]), int(md["end"]), doc)
+                           for i, doc, md in zip(got["ids"], got["documents"], got["metadatas"])
+                           if live.get(md["article_id"]) == seg]
+            got = sentences.get(include=["metadatas"])
+            sentence_rows += [(i, md["article_id"], int(md["start"]), int(md["end"]))
+                              for i, md in zip(got["ids"], got["metadatas"]) if live.get(md["article_id"]) == seg]
+        finally:
+            store.release(seg)
     return {"chunks": chunk_rows, "sentences": sentence_rows}

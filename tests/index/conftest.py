@@ -106,3 +106,49 @@ def warm_data_dir(tmp_path, seed_data_dir) -> Path:
     src.close()
     dst.close()
     return data_dir
+
+
+def live_rows(store, generation: str | None = None, *, embeddings: bool = False):
+    """(generation, manifest, chunks, sentences) as readers see a published generation: the rows
+    of each segment whose article lives in it. chunks and sentences are Chroma `get` results
+    ({"ids", "documents", "metadatas"[, "embeddings"]}) merged over the segments."""
+    from index.store import segments_of
+
+    if generation is None:
+        generation, manifest = store.current()
+    else:
+        manifest = store.manifest(generation)
+    live = {a["id"]: a.get("segment", generation) for a in manifest["articles"]}
+    extra = ["embeddings"] if embeddings else []
+    chunks = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+    sentences = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+    for seg in segments_of(manifest):
+        cols = store.open(seg)
+        try:
+            for col, out, include in ((cols[0], chunks, ["documents", "metadatas", *extra]),
+                                      (cols[1], sentences, ["metadatas", *extra])):
+                got = col.get(include=include)
+                for j, md in enumerate(got["metadatas"]):
+                    if live.get(md["article_id"]) != seg:
+                        continue
+                    out["ids"].append(got["ids"][j])
+                    out["metadatas"].append(md)
+                    out["documents"].append(got["documents"][j] if "documents" in include else None)
+                    if embeddings:
+                        out["embeddings"].append(got["embeddings"][j])
+        finally:
+            store.release(seg)
+    return generation, manifest, chunks, sentences
+
+
+def kept_dirs(store) -> set[str]:
+    """What cleanup may leave: the current generation, one older one, and their segments."""
+    from index.store import segments_of
+
+    current = store.current_id()
+    older = [g for g in store.generation_ids() if g < current]
+    keep = {current}
+    for gen in [current] + [g for g in older[-1:] if (store.data_dir / "generations" / g / "manifest.json").exists()]:
+        keep.add(gen)
+        keep.update(segments_of(store.manifest(gen)))
+    return keep

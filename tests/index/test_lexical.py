@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from index.build import BuildConfig, Builder
-from index.lexical import KEEP, ChunkTable, load_table, table_dir
+from index.lexical import ChunkTable, load_table, table_dir
 from index.store import LocalStore
 
 from .conftest import SEEDS, write_articles
@@ -78,12 +78,12 @@ def test_a_missing_or_damaged_table_is_read_from_chroma_again_and_saved(warm_dat
         store.release(summary.generation)
 
 
-def test_only_the_tables_of_the_newest_generations_are_kept(warm_data_dir, e5, tmp_path):
+def test_only_the_tables_of_segments_still_there_are_kept(warm_data_dir, e5, tmp_path):
     folder = tmp_path / "articles"
     shutil.copytree(SEEDS, folder)
     generations = []
-    for i in range(KEEP + 2):
+    for i in range(4):
         write_articles(folder, 1, start=i)
         generations.append(build(warm_data_dir, e5, [folder]).generation)
     kept = sorted(p.name for p in (warm_data_dir / "lexical").iterdir())
-    assert kept == sorted(generations[-KEEP:])
+    assert kept == LocalStore(warm_data_dir).generation_ids() == generations[-2:]
