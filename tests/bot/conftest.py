@@ -43,3 +43,20 @@ def data_copy(tmp_path, seed_data_dir):
     data = tmp_path / "data"
     shutil.copytree(seed_data_dir, data, ignore=shutil.ignore_patterns("readers", "*.lock", "cita.log"))
     return data
+
+
+@pytest.fixture(autouse=True)
+def discord_rules_kept():
+    """Fails a test in which the bot made a request Discord would refuse: a body against the
+    API's spec or limits, an empty message, an interaction answered late or with an expired
+    token (400/404/401), or a 403 for a permission it lacks beyond those the test expects."""
+    before = len(StandIn.instances)
+    yield
+    made = StandIn.instances[before:]
+    del StandIn.instances[before:]
+    problems = []
+    for s in made:
+        problems += [f"{r.status} {r.method} {r.path}: {r.refused}" for r in s.invalid]
+        if len(s.forbidden) > s.expected_forbidden:
+            problems += [f"403 {r.method} {r.path}: {r.refused}" for r in s.forbidden]
+    assert not problems, "the bot made requests Discord refuses:\n" + "\n".join(problems)

@@ -12,6 +12,26 @@ as it would against Discord.
 
 One server ("guild") with four text channels: #general, #other, #no-embeds (the bot may not
 embed links there) and #quiet. Users: alice (a member), admin (Manage Server), and the bot.
+`add_channel` adds more (with permissions denied to the bot, or a forum).
+
+It holds the bot to Discord's rules, not only to what the tests look at:
+- every REST request body is validated against Discord's OpenAPI description of the operation
+  (`discord_spec`): 400 / 50035 naming the failing field, as Discord answers;
+- what the spec cannot say: content over 2,000 characters, more than 6,000 characters across a
+  message's embeds, an empty message (50006);
+- the bot's permissions in each channel: 403 / 50013 for sending without Send Messages (Send
+  Messages in Threads in a thread), replying without Read Message History, embeds without Embed
+  Links, typing without Send Messages, a thread without Create Public Threads, reading history
+  without Read Message History;
+- interactions: the first response within 3 s (else 10062), the token for 15 minutes (else
+  401 / 50027); the first follow-up after a defer edits the "thinking" message, keeping the
+  defer's flags (Discord's deprecated backwards-compatible behaviour);
+- threads: one per message (160004 for a second), archived threads (dropped from discord.py's
+  cache, unarchived by a new message);
+- the gateway: RESUME replays the events dispatched while the connection was down.
+
+Requests it refuses for breaking a rule are in `invalid` (400s) and `forbidden` (403s); the
+fixtures fail a test in which the bot made any (see tests/bot/conftest.py).
 """
 
 from __future__ import annotations
@@ -29,6 +49,8 @@ from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
 
+from tests.bot import discord_spec
+
 DISCORD_EPOCH_MS = 1420070400000
 
 # permission bits (https://discord.com/developers/docs/topics/permissions)
@@ -38,6 +60,7 @@ SEND_MESSAGES = 1 << 11
 EMBED_LINKS = 1 << 14
 READ_MESSAGE_HISTORY = 1 << 16
 MANAGE_GUILD = 1 << 5
+SEND_MESSAGES_PERMISSION = SEND_MESSAGES
 USE_APPLICATION_COMMANDS = 1 << 31
 CREATE_PUBLIC_THREADS = 1 << 35
 SEND_MESSAGES_IN_THREADS = 1 << 38
@@ -48,9 +71,19 @@ MESSAGE_CONTENT_INTENT = 1 << 15
 _counter = itertools.count(1)
 
 
-def snowflake() -> int:
-    ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+def snowflake(age_s: float = 0.0) -> int:
+    """A new id; with age_s, one whose timestamp lies that many seconds in the past."""
+    ms = int((time.time() - age_s) * 1000) - DISCORD_EPOCH_MS
     return (ms << 22) | (next(_counter) & 0x3FFFFF)
+
+
+def snowflake_time(value) -> float:
+    return ((int(value) >> 22) + DISCORD_EPOCH_MS) / 1000
+
+
+PERMISSION_NAMES = {VIEW_CHANNEL: "View Channel", SEND_MESSAGES: "Send Messages", EMBED_LINKS: "Embed Links",
+                    READ_MESSAGE_HISTORY: "Read Message History", CREATE_PUBLIC_THREADS: "Create Public Threads",
+                    SEND_MESSAGES_IN_THREADS: "Send Messages in Threads"}
 
 
 def make_token(app_id: int) -> str:
@@ -79,6 +112,8 @@ class Recorded:
     at: float
     authorized: bool
     failed: int = 0  # the HTTP status of a fault the stand-in injected instead of answering
+    refused: str = ""  # why the stand-in refused it as Discord would (invalid body, missing permission...)
+    status: int = 0  # the status of that refusal
 
     def matches(self, method: str, pattern: str) -> bool:
         return self.method == method and re.fullmatch(pattern, self.path) is not None
@@ -93,6 +128,9 @@ class Session:
     heartbeats: list[float] = field(default_factory=list)
     transport: object = None
     dropped: bool = False  # cut by drop_gateway()
+    session_id: str = ""
+    sent: list[dict] = field(default_factory=list)  # dispatches with their seq, for RESUME to replay
+    resumed_by: Session | None = None
 
     @property
     def live(self) -> bool:
@@ -124,8 +162,20 @@ class User:
 class StandIn:
     """Discord, as far as Cita's tests need it."""
 
+    instances: list[StandIn] = []  # every stand-in made, for the fixtures' check of each test
+
     def __init__(self, *, heartbeat_interval_ms: int = 1000, message_content_enabled: bool = True,
-                 app_id: int | None = None) -> None:
+                 app_id: int | None = None, interaction_ack_s: float = 3.0,
+                 interaction_ttl_s: float = 15 * 60) -> None:
+        StandIn.instances.append(self)
+        self.interaction_ack_s = interaction_ack_s
+        self.interaction_ttl_s = interaction_ttl_s
+        self.invalid: list[Recorded] = []  # refused with 400 (body against the spec, limits, empty)
+        self.forbidden: list[Recorded] = []  # refused with 403 (a permission the bot lacks)
+        self.expected_forbidden = 0  # how many 403s a test expects the bot to meet (the rest fail it)
+        self.automod_blocks: list[tuple[str, int]] = []  # (word, code): messages containing it are blocked
+        self.blocked: list[Recorded] = []  # refused by AutoMod (not the bot's mistake)
+        self.resumes: list[tuple[str, int]] = []  # (session id, events replayed) per RESUME
         self.app_id = app_id or snowflake()
         self.token = make_token(self.app_id)
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -302,27 +352,74 @@ class StandIn:
             data["permissions"] = str(permissions)
         return data
 
+    def add_channel(self, name: str, *, type: int = 0, deny: int = 0, allow: int = 0) -> int:
+        """Another channel (0: text, 15: forum) where the bot's role is denied or allowed the
+        given permission bits; announced to a connected bot. Returns its id."""
+        cid = snowflake()
+        overwrites = [{"id": str(self.bot_role_id), "type": 0, "allow": str(allow), "deny": str(deny)}] if (
+            deny or allow) else []
+        channel = {"id": str(cid), "type": type, "guild_id": str(self.guild_id), "name": name,
+                   "position": len(self.channels), "permission_overwrites": overwrites, "nsfw": False,
+                   "parent_id": None, "topic": None, "last_message_id": None, "rate_limit_per_user": 0}
+        if type == 15:
+            channel.update({"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None,
+                            "default_forum_layout": 0, "default_thread_rate_limit_per_user": 0, "flags": 0})
+        self.channels[cid] = channel
+        if self._loop is not None and any(s.live for s in self.sessions):
+            self.dispatch("CHANNEL_CREATE", channel)
+        return cid
+
+    def archive(self, thread_id: int) -> None:
+        """The thread archives (inactivity): discord.py drops it from its cache."""
+        self.call(self._set_archived(int(thread_id), True))
+
+    def forum_post(self, forum_id: int, title: str, content: str, *, author: User | None = None) -> dict:
+        """A person opens a post in a forum: a thread (owned by them) whose first message has the
+        thread's id. Returns that message."""
+        author = author or self.alice
+        thread_id = snowflake()
+        thread = self._thread_payload(thread_id, forum_id, title, 4320, owner_id=author.id, message_count=1)
+        self.channels[thread_id] = thread
+        self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return self.user_message(content, channel_id=thread_id, author=author, mention_bot=False,
+                                 message_id=thread_id)
+
     def user_message(self, content: str, *, channel_id: int | None = None, author: User | None = None,
                      mention_bot: bool = True, attachments: list[dict] | None = None,
-                     mention_everyone: bool = False) -> dict:
-        """A person posts a message; with mention_bot the content starts with the bot's mention."""
+                     mention_everyone: bool = False, reply_to: dict | None = None,
+                     reply_ping: bool = True, message_id: int | None = None) -> dict:
+        """A person posts a message; with mention_bot the content starts with the bot's mention.
+        With reply_to (a message payload) it is a reply to that message: Discord puts its author
+        in `mentions` (when the reply pings, the default) and never in the text. A message in an
+        archived thread unarchives it (MESSAGE_CREATE comes before the THREAD_UPDATE)."""
         author = author or self.alice
         channel_id = channel_id or self.general
         if mention_bot:
             content = f"<@{self.bot.id}> {content}"
         mentioned = [int(m) for m in re.findall(r"<@!?(\d+)>", content)]
+        if reply_to is not None and reply_ping:
+            mentioned.append(int(reply_to["author"]["id"]))
         users = {u.id: u for u in (self.bot, self.alice, self.bob, self.admin)}
         data = {
-            "id": str(snowflake()), "channel_id": str(channel_id), "guild_id": str(self.guild_id),
+            "id": str(message_id or snowflake()), "channel_id": str(channel_id), "guild_id": str(self.guild_id),
             "author": author.payload(), "member": self.member_payload(author), "content": content,
             "timestamp": _now_iso(), "edited_timestamp": None, "tts": False, "mention_everyone": mention_everyone,
-            "mentions": [users[m].payload() for m in mentioned if m in users], "mention_roles": [],
+            "mentions": [users[m].payload() for m in dict.fromkeys(mentioned) if m in users],
+            "mention_roles": re.findall(r"<@&(\d+)>", content),
             "attachments": attachments or [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
         }
+        if reply_to is not None:
+            data["type"] = 19
+            data["message_reference"] = {"type": 0, "message_id": reply_to["id"], "channel_id": reply_to["channel_id"],
+                                         "guild_id": str(self.guild_id)}
+            data["referenced_message"] = reply_to
         if not self.message_content_enabled and self.bot.id not in mentioned:
             data["content"] = ""
         self.messages[int(data["id"])] = data
+        channel = self.channels.get(int(channel_id), {})
         self.dispatch("MESSAGE_CREATE", data)
+        if channel.get("type") == 11 and channel["thread_metadata"]["archived"]:
+            self.call(self._set_archived(int(channel_id), False))
         return data
 
     def dm_message(self, content: str, *, author: User | None = None) -> dict:
@@ -342,15 +439,17 @@ class StandIn:
 
     def slash(self, name: str, options: dict | None = None, *, user: User | None = None,
               permissions: int = MEMBER_PERMISSIONS, channel_id: int | None = None,
-              roles: tuple[int, ...] = ()) -> dict:
+              roles: tuple[int, ...] = (), token_left_s: float | None = None) -> dict:
         """A member runs a slash command; returns the interaction payload (its token identifies
-        the responses)."""
+        the responses). With token_left_s, the interaction was created long enough ago that its
+        token (15 minutes from creation) expires that many seconds from now."""
         user = user or self.alice
         channel_id = channel_id or self.general
         channel = self.channels[channel_id]
         cmd = next((c for c in self.commands if c["name"] == name), None)
         data = {
-            "id": str(snowflake()), "application_id": str(self.app_id), "type": 2,
+            "id": str(snowflake(0 if token_left_s is None else 15 * 60 - token_left_s)),
+            "application_id": str(self.app_id), "type": 2,
             "token": "itok_" + secrets.token_urlsafe(24), "version": 1, "guild_id": str(self.guild_id),
             "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
             "channel_id": str(channel_id), "channel": channel,
@@ -438,20 +537,57 @@ class StandIn:
     def _shard_of_guild(self, shard_count: int) -> int:
         return (self.guild_id >> 22) % shard_count
 
+    def _serves_guild(self, s: Session) -> bool:
+        return s.shard is None or s.shard[0] == self._shard_of_guild(s.shard[1])
+
     def _session_for_guild(self) -> Session | None:
         for s in self.sessions:
-            if not s.live:
-                continue
-            if s.shard is None or s.shard[0] == self._shard_of_guild(s.shard[1]):
+            if s.live and self._serves_guild(s):
+                return s
+        return None
+
+    def _resumable_session(self) -> Session | None:
+        """The guild's session whose connection is down and not yet resumed: Discord keeps its
+        events for a RESUME."""
+        for s in reversed(self.sessions):
+            if s.identified and s.dropped and s.resumed_by is None and s.session_id and self._serves_guild(s):
                 return s
         return None
 
     async def _dispatch(self, event: str, data: dict, session: Session | None = None) -> None:
         session = session or self._session_for_guild()
         if session is None:
-            raise AssertionError(f"no gateway session to dispatch {event} to")
+            session = self._resumable_session()
+            if session is None:
+                raise AssertionError(f"no gateway session to dispatch {event} to")
+            session.seq += 1  # kept for the RESUME, not sent now
+            session.sent.append({"op": 0, "t": event, "s": session.seq, "d": data})
+            return
         session.seq += 1
-        await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}))
+        payload = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.sent.append(payload)
+        await session.ws.send_str(json.dumps(payload))
+
+    async def _resume(self, session: Session, d: dict) -> None:
+        """Op 6 RESUME: the events the old connection missed (seq after the client's), then RESUMED."""
+        old = next((s for s in self.sessions if s.session_id and s.session_id == d.get("session_id")
+                    and s is not session), None)
+        if old is None or d.get("token") not in (self.token, f"Bot {self.token}"):
+            await session.ws.send_str(json.dumps({"op": 9, "d": False}))
+            return
+        old.resumed_by = session
+        old.dropped = True
+        session.session_id, session.shard, session.seq = old.session_id, old.shard, old.seq
+        missed = [p for p in old.sent if p["s"] > int(d.get("seq") or 0)]
+        session.sent = list(old.sent)
+        with self._cond:
+            self.resumes.append((old.session_id, len(missed)))
+        for p in missed:
+            await session.ws.send_str(json.dumps(p))
+        with self._cond:
+            session.identified = True
+            self._cond.notify_all()
+        await self._dispatch("RESUMED", {}, session)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -473,8 +609,7 @@ class StandIn:
             elif op == 2:  # identify
                 await self._identify(session, d)
             elif op == 6:  # resume
-                session.identified = True
-                await self._dispatch("RESUMED", {}, session)
+                await self._resume(session, d)
         with self._cond:
             self._cond.notify_all()
         return ws
@@ -493,8 +628,9 @@ class StandIn:
         session.shard = tuple(d["shard"]) if d.get("shard") else None
         shard = session.shard or (0, 1)
         mine = self._shard_of_guild(shard[1]) == shard[0]
+        session.session_id = secrets.token_hex(16)
         ready = {
-            "v": 10, "user": self.bot.payload(), "session_id": secrets.token_hex(16),
+            "v": 10, "user": self.bot.payload(), "session_id": session.session_id,
             "resume_gateway_url": self.gateway_url, "shard": list(shard),
             "guilds": [{"id": str(self.guild_id), "unavailable": True}] if mine else [],
             "application": {"id": str(self.app_id), "flags": (1 << 19)},
@@ -518,8 +654,9 @@ class StandIn:
         return {
             "id": str(self.guild_id), "name": "Cita test server", "unavailable": False, "member_count": 4,
             "owner_id": str(self.admin.id), "roles": roles, "emojis": [], "stickers": [], "features": [],
-            "channels": [c for c in self.channels.values() if c["type"] == 0],
-            "threads": [c for c in self.channels.values() if c["type"] == 11],
+            "channels": [c for c in self.channels.values() if c["type"] in (0, 5, 15)],
+            "threads": [c for c in self.channels.values()
+                        if c["type"] == 11 and not c["thread_metadata"]["archived"]],
             "members": [self.member_payload(self.bot)], "voice_states": [], "presences": [],
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [], "large": False,
             "joined_at": _now_iso(), "preferred_locale": "en-US", "premium_tier": 0, "verification_level": 0,
@@ -570,6 +707,9 @@ class StandIn:
                     headers={"Content-Type": "application/json", "Via": "1.1 google",
                              "Retry-After": str(fault.retry_after), "X-RateLimit-Scope": "user"})
             return _json({"message": f"{fault.status}: stand-in failure", "code": 0}, status=fault.status)
+        invalid = discord_spec.check(request.method, rec.path, body)
+        if invalid is not None:
+            return self._refuse(rec, invalid.status, invalid.body, invalid.summary)
         for method, pattern, handler in self._routes():
             if method == request.method:
                 m = re.fullmatch(pattern, rec.path)
@@ -590,7 +730,8 @@ class StandIn:
             ("POST", r"/channels/(\d+)/messages", self._create_message),
             ("GET", r"/channels/(\d+)/messages", self._history),
             ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
-            ("POST", r"/channels/(\d+)/typing", self._no_content),
+            ("POST", r"/channels/(\d+)/typing", self._typing),
+            ("POST", r"/channels/(\d+)/threads", self._start_forum_post),
             ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._start_thread),
             ("PUT", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._no_content_args),
             ("DELETE", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._no_content_args),
@@ -636,7 +777,7 @@ class StandIn:
     async def _get_commands(self, rec, app_id):
         return _json(self.commands)
 
-    def _bot_message(self, channel_id: int, body: dict, **extra) -> dict:
+    def _bot_message(self, channel_id: int, body: dict, *, store: bool = True, **extra) -> dict:
         channel = self.channels.get(channel_id, {})
         data = {
             "id": str(snowflake()), "channel_id": str(channel_id), "author": self.bot.payload(),
@@ -649,18 +790,80 @@ class StandIn:
             data["guild_id"] = channel["guild_id"]
             data["member"] = self.member_payload(self.bot)
         if body.get("message_reference"):
-            data["message_reference"] = body["message_reference"]
+            ref = body["message_reference"]
+            data["message_reference"] = {k: str(v) if k.endswith("_id") else v for k, v in ref.items()}
             data["type"] = 19
-        self.messages[int(data["id"])] = data
+        if store:  # an ephemeral message is seen only by its user: not in the channel
+            self.messages[int(data["id"])] = data
         return data
+
+    # -- rules Discord enforces ---------------------------------------------------------------
+
+    def _refuse(self, rec: Recorded, status: int, body: dict, why: str, *, into: list | None = None) -> web.Response:
+        """Answer as Discord refuses a request, and remember it (`invalid` or `forbidden`)."""
+        rec.refused, rec.status = why, status
+        with self._cond:
+            (into if into is not None else self.forbidden if status == 403 else self.invalid).append(rec)
+            self._cond.notify_all()
+        return _json(body, status=status)
+
+    def _missing(self, channel_id: int, *bits: int) -> int:
+        """The first of `bits` the bot lacks in a server channel (0: none; DMs need none)."""
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.get("type") == 1:
+            return 0
+        perms = self._bot_permissions(channel_id)
+        return next((b for b in bits if not perms & b), 0)
+
+    def _forbid(self, rec: Recorded, channel_id: int, *bits: int) -> web.Response | None:
+        missing = self._missing(channel_id, VIEW_CHANNEL, *bits)
+        if not missing:
+            return None
+        return self._refuse(rec, 403, {"message": "Missing Permissions", "code": 50013},
+                            f"{rec.method} {rec.path}: no {PERMISSION_NAMES.get(missing, missing)}")
+
+    def _message_rules(self, rec: Recorded, body: dict, *, editing: bool = False) -> web.Response | None:
+        problem = discord_spec.message_problem(body, editing=editing)
+        if problem is not None:
+            return self._refuse(rec, problem.status, problem.body, problem.summary)
+        text = json.dumps([body.get("content"), body.get("embeds")], ensure_ascii=False).lower()
+        for word, code in self.automod_blocks:
+            if word.lower() in text:
+                return self._refuse(rec, 400, {"message": "Message was blocked by automatic moderation",
+                                               "code": code}, f"AutoMod ({code})", into=self.blocked)
+        return None
+
+    @staticmethod
+    def _in_thread(channel: dict) -> bool:
+        return channel.get("type") in (10, 11, 12)
+
+    # -- REST handlers ------------------------------------------------------------------------
 
     async def _create_message(self, rec, channel_id):
         channel_id = int(channel_id)
-        if channel_id not in self.channels:
+        channel = self.channels.get(channel_id)
+        if channel is None:
             return _json({"message": "Unknown Channel", "code": 10003}, status=404)
-        data = self._bot_message(channel_id, rec.json or {})
-        if self.channels[channel_id].get("type") == 11:
-            self.channels[channel_id]["message_count"] += 1
+        body = rec.json or {}
+        needs = [SEND_MESSAGES_IN_THREADS if self._in_thread(channel) else SEND_MESSAGES]
+        if body.get("message_reference"):
+            needs.append(READ_MESSAGE_HISTORY)
+        if body.get("embeds"):
+            needs.append(EMBED_LINKS)
+        refused = self._forbid(rec, channel_id, *needs) or self._message_rules(rec, body)
+        if refused is not None:
+            return refused
+        ref = body.get("message_reference") or {}
+        if ref and int(ref.get("message_id", 0)) not in self.messages and ref.get("fail_if_not_exists", True):
+            return self._refuse(rec, 400, discord_spec._error_body(["message_reference"], "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                                                                   "Unknown message"), "reply to an unknown message")
+        if self._in_thread(channel) and channel["thread_metadata"]["archived"]:
+            if channel["thread_metadata"].get("locked"):
+                return self._refuse(rec, 403, {"message": "Thread is locked", "code": 50083}, "locked thread")
+            await self._set_archived(channel_id, False)  # a message unarchives the thread
+        data = self._bot_message(channel_id, body)
+        if self._in_thread(channel):
+            channel["message_count"] += 1
         await self._dispatch_quietly("MESSAGE_CREATE", data)
         return _json(data)
 
@@ -669,7 +872,16 @@ class StandIn:
         if session is not None and not session.ws.closed:
             await self._dispatch(event, data, session)
 
+    async def _typing(self, rec, channel_id):
+        channel = self.channels.get(int(channel_id), {})
+        refused = self._forbid(rec, int(channel_id),
+                               SEND_MESSAGES_IN_THREADS if self._in_thread(channel) else SEND_MESSAGES)
+        return refused or web.Response(status=204)
+
     async def _history(self, rec, channel_id):
+        refused = self._forbid(rec, int(channel_id), READ_MESSAGE_HISTORY)
+        if refused is not None:
+            return refused
         limit = int(rec.query.get("limit", 50))
         before = int(rec.query["before"]) if "before" in rec.query else None
         msgs = [m for m in self.messages.values() if int(m["channel_id"]) == int(channel_id)
@@ -678,34 +890,76 @@ class StandIn:
         return _json(msgs[:limit])
 
     async def _get_message(self, rec, channel_id, message_id):
+        refused = self._forbid(rec, int(channel_id), READ_MESSAGE_HISTORY)
+        if refused is not None:
+            return refused
         msg = self.messages.get(int(message_id))
         if msg is None or int(msg["channel_id"]) != int(channel_id):
             return _json({"message": "Unknown Message", "code": 10008}, status=404)
         return _json(msg)
 
-    async def _no_content(self, rec, *args):
-        return web.Response(status=204)
-
     async def _no_content_args(self, rec, *args):
         return web.Response(status=204)
 
-    async def _start_thread(self, rec, channel_id, message_id):
-        parent = self.channels.get(int(channel_id))
-        if parent is None or parent.get("type") != 0:
-            return _json({"message": "Cannot start a thread here", "code": 50024}, status=400)
-        body = rec.json or {}
-        thread = {
-            "id": str(message_id), "type": 11, "guild_id": str(self.guild_id), "parent_id": str(channel_id),
-            "owner_id": str(self.bot.id), "name": body.get("name", "thread"), "last_message_id": None,
-            "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0, "total_message_sent": 0,
-            "thread_metadata": {"archived": False, "auto_archive_duration": body.get("auto_archive_duration", 1440),
+    def _thread_payload(self, thread_id: int, parent_id: int, name: str, auto_archive: int, *,
+                        owner_id: int | None = None, message_count: int = 0) -> dict:
+        return {
+            "id": str(thread_id), "type": 11, "guild_id": str(self.guild_id), "parent_id": str(parent_id),
+            "owner_id": str(owner_id or self.bot.id), "name": name, "last_message_id": None,
+            "message_count": message_count, "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
+            "total_message_sent": message_count, "applied_tags": [],
+            "thread_metadata": {"archived": False, "auto_archive_duration": auto_archive,
                                 "archive_timestamp": _now_iso(), "locked": False},
         }
+
+    async def _start_thread(self, rec, channel_id, message_id):
+        parent = self.channels.get(int(channel_id))
+        if parent is None or parent.get("type") not in (0, 5):
+            return self._refuse(rec, 400, {"message": "Cannot execute action on this channel type", "code": 50024},
+                                "thread in a channel that has none")
+        refused = self._forbid(rec, int(channel_id), CREATE_PUBLIC_THREADS)
+        if refused is not None:
+            return refused
+        message = self.messages.get(int(message_id))
+        if message is None or int(message["channel_id"]) != int(channel_id):
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        if int(message_id) in self.channels:
+            return _json({"message": "A thread has already been created for this message", "code": 160004},
+                         status=400)
+        body = rec.json or {}
+        thread = self._thread_payload(int(message_id), int(channel_id), body.get("name", "thread"),
+                                      body.get("auto_archive_duration", 1440))
         self.channels[int(message_id)] = thread
-        if int(message_id) in self.messages:
-            self.messages[int(message_id)]["thread"] = thread
+        message["thread"] = thread
         await self._dispatch_quietly("THREAD_CREATE", {**thread, "newly_created": True})
         return _json(thread, status=201)
+
+    async def _start_forum_post(self, rec, channel_id):
+        """POST /channels/{forum}/threads: a forum post (a thread with its first message)."""
+        forum = self.channels.get(int(channel_id))
+        if forum is None:
+            return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+        body = rec.json or {}
+        first = body.get("message") or {}
+        refused = self._forbid(rec, int(channel_id), SEND_MESSAGES) or self._message_rules(rec, first)
+        if refused is not None:
+            return refused
+        thread_id = snowflake()
+        thread = self._thread_payload(thread_id, int(channel_id), body.get("name", "post"),
+                                      body.get("auto_archive_duration", 1440), message_count=1)
+        self.channels[thread_id] = thread
+        msg = self._bot_message(thread_id, first)
+        msg["id"] = str(thread_id)
+        self.messages.pop(int(msg["id"]), None)
+        self.messages[thread_id] = msg
+        await self._dispatch_quietly("THREAD_CREATE", {**thread, "newly_created": True})
+        return _json({**thread, "message": msg}, status=201)
+
+    async def _set_archived(self, thread_id: int, archived: bool) -> None:
+        thread = self.channels[thread_id]
+        thread["thread_metadata"] = {**thread["thread_metadata"], "archived": archived,
+                                     "archive_timestamp": _now_iso()}
+        await self._dispatch_quietly("THREAD_UPDATE", thread)
 
     async def _get_channel(self, rec, channel_id):
         channel = self.channels.get(int(channel_id))
@@ -724,53 +978,102 @@ class StandIn:
                                   "last_message_id": None}
         return _json(self.channels[cid])
 
+    # -- interactions -------------------------------------------------------------------------
+
+    def _interaction(self, rec, token: str) -> tuple[dict | None, web.Response | None]:
+        """The interaction of a token, or Discord's refusal: unknown, or expired (15 minutes
+        from the interaction's creation, which its id carries)."""
+        state = self.interactions.get(token)
+        if state is None:
+            return None, _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+        if time.time() > snowflake_time(state["payload"]["id"]) + 15 * 60:
+            return None, self._refuse(rec, 401, {"message": "Invalid Webhook Token", "code": 50027},
+                                      "interaction token used after 15 minutes")
+        return state, None
+
     async def _callback(self, rec, interaction_id, token):
         state = self.interactions.get(token)
         if state is None:
             return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        if time.monotonic() - state["dispatched_at"] > self.interaction_ack_s:
+            return self._refuse(rec, 404, {"message": "Unknown interaction", "code": 10062},
+                                f"first response after {self.interaction_ack_s} s")
         if state.get("responded"):
-            return _json({"message": "Interaction has already been acknowledged.", "code": 40060},
-                                     status=400)
-        state["responded"] = rec.json.get("type")
-        state["responded_at"] = rec.at
+            return self._refuse(rec, 400, {"message": "Interaction has already been acknowledged.", "code": 40060},
+                                "interaction answered twice")
         body = rec.json or {}
+        data = body.get("data") or {}
+        if body.get("type") == 4:
+            refused = self._message_rules(rec, data)
+            if refused is not None:
+                return refused
+        state["responded"] = body.get("type")
+        state["responded_at"] = rec.at
         channel_id = int(state["payload"]["channel_id"])
         resource: dict = {"type": body.get("type")}
+        metadata = {"interaction_metadata": {"id": interaction_id, "type": 2,
+                                             "user": state["payload"]["member"]["user"],
+                                             "authorizing_integration_owners": {}}}
         if body.get("type") == 4:
-            msg = self._bot_message(channel_id, body.get("data") or {}, interaction_metadata={
-                "id": interaction_id, "type": 2, "user": state["payload"]["member"]["user"],
-                "authorizing_integration_owners": {}})
+            msg = self._bot_message(channel_id, data, store=not data.get("flags", 0) & 64, **metadata)
             state["original"] = msg
             resource["message"] = msg
+        elif body.get("type") == 5:  # "Cita is thinking…": a message that the answer edits
+            flags = 128 | (data.get("flags", 0) & 64)  # LOADING, and EPHEMERAL when asked
+            msg = self._bot_message(channel_id, {"content": "", "flags": flags}, store=not flags & 64, **metadata)
+            state["original"] = msg
         return _json({
             "interaction": {"id": interaction_id, "type": 2, "response_message_id": None,
                             "response_message_loading": body.get("type") == 5,
-                            "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & 64)},
+                            "response_message_ephemeral": bool(data.get("flags", 0) & 64)},
             "resource": resource})
 
     async def _followup(self, rec, app_id, token):
-        state = self.interactions.get(token)
-        if state is None:
-            return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+        state, refused = self._interaction(rec, token)
+        if refused is not None:
+            return refused
         if not state.get("responded"):
             return _json({"message": "Interaction not acknowledged", "code": 40060}, status=400)
+        body = rec.json or {}
+        refused = self._message_rules(rec, body)
+        if refused is not None:
+            return refused
+        original = state.get("original")
+        if original is not None and original["flags"] & 128:
+            # Discord's documented backwards compatibility (deprecated): the first follow-up after a
+            # defer edits the "thinking" message, which keeps the defer's flags (ephemeral or not)
+            state["first_followup_edited_original"] = True
+            original.update({"content": body.get("content") or "", "embeds": body.get("embeds") or [],
+                             "flags": original["flags"] & ~128})
+            return _json(original)
         channel_id = int(state["payload"]["channel_id"])
-        msg = self._bot_message(channel_id, rec.json or {}, webhook_id=str(self.app_id),
-                                application_id=str(self.app_id))
-        if state["original"] is None and state.get("responded") == 5:
-            state["original"] = msg
+        msg = self._bot_message(channel_id, body, store=not body.get("flags", 0) & 64,
+                                webhook_id=str(self.app_id), application_id=str(self.app_id))
         return _json(msg)
 
     async def _edit_original(self, rec, app_id, token):
-        state = self.interactions.get(token)
-        if state is None or state.get("original") is None:
+        state, refused = self._interaction(rec, token)
+        if refused is not None:
+            return refused
+        if state.get("original") is None:
             return _json({"message": "Unknown Message", "code": 10008}, status=404)
-        state["original"].update({k: v for k, v in (rec.json or {}).items() if k in ("content", "embeds")})
-        return _json(state["original"])
+        body = rec.json or {}
+        refused = self._message_rules(rec, body, editing=True)
+        if refused is not None:
+            return refused
+        original = state["original"]
+        original.update({k: v for k, v in body.items() if k in ("content", "embeds")})
+        original["flags"] &= ~128
+        if not (original.get("content") or "").strip() and not original.get("embeds"):
+            return self._refuse(rec, 400, {"code": 50006, "message": "Cannot send an empty message"},
+                                "edited into an empty message")
+        return _json(original)
 
     async def _get_original(self, rec, app_id, token):
-        state = self.interactions.get(token)
-        if state is None or state.get("original") is None:
+        state, refused = self._interaction(rec, token)
+        if refused is not None:
+            return refused
+        if state.get("original") is None:
             return _json({"message": "Unknown Message", "code": 10008}, status=404)
         return _json(state["original"])
 
