@@ -5,8 +5,11 @@ Both return L2-normalised float32 rows, so a dot product is a cosine similarity.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -116,8 +119,65 @@ def _quiet_transformers() -> None:
         pass
 
 
+class HashEmbedder(Embedder):
+    """No model, for tests (CITA_EMBED_MODEL=hash-test): each accent-folded word of a text, and each
+    three-letter piece of it, adds a fixed pseudo-random direction (feature hashing), so texts that
+    share words get similar vectors and spelling variants ("fentanyl", "fentanilo") somewhat similar
+    ones. Deterministic across processes and instant; it knows nothing of meaning or of languages,
+    so a test of answer quality needs the real model. Like simonw/llm's EmbedDemo."""
+
+    name = "hash-test"
+    dim = 256
+
+    def query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def _vector(self, text: str) -> np.ndarray:
+        from .text import stop_words, words
+
+        stop = stop_words(long_english=True)
+        v = np.zeros(self.dim, dtype=np.float32)
+        v[0] = 0.01  # never the zero vector (no cosine), even for a text without words
+        for word in words(text):
+            if word in stop:
+                continue
+            index, sign = _hashed_features(word, self.dim)
+            np.add.at(v, index, sign)
+        return v / np.linalg.norm(v)
+
+
+@functools.lru_cache(maxsize=65536)
+def _hashed_features(word: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    padded = f"<{word}>"
+    features = [word] * 2 + [padded[i:i + 3] for i in range(len(padded) - 2)]
+    index, sign = [], []
+    for feature in features:
+        h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+        index.append(1 + h % (dim - 1))
+        sign.append(1.0 if (h >> 40) & 1 else -1.0)
+    return np.array(index), np.array(sign, dtype=np.float32)
+
+
+# Models known by name besides e5 and sentence-transformers' (a test can register its own).
+_REGISTRY: dict[str, Callable[[], Embedder]] = {"hash-test": HashEmbedder}
+
+
+def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
+    """Make load_embedder(name) (and CITA_EMBED_MODEL=name) return factory()."""
+    _REGISTRY[name.strip().lower()] = factory
+
+
 def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """The model for `name`: the bundled e5 for its names, sentence-transformers otherwise."""
-    if name.strip().lower() in _E5_NAMES:
+    """The model for `name`: the bundled e5 for its names, a registered one (hash-test), and
+    sentence-transformers otherwise."""
+    key = name.strip().lower()
+    if key in _E5_NAMES:
         return E5Embedder()
+    if key in _REGISTRY:
+        return _REGISTRY[key]()
     return SentenceTransformerEmbedder(name)

@@ -23,6 +23,15 @@ def e5():
     return load_embedder("multilingual-e5-small")
 
 
+@pytest.fixture(scope="session")
+def hash_embedder():
+    """The model-free HashEmbedder (CITA_EMBED_MODEL=hash-test), through load_embedder like the real
+    one: for tests of everything but the model's quality (the fast lane, `scripts/test --fast`)."""
+    from index.embedding import load_embedder
+
+    return load_embedder("hash-test")
+
+
 def make_settings(data_dir: Path, **overrides):
     """Settings for a test: everything default but the data dir (no .env, no environment)."""
     from cita.settings import load_settings
@@ -53,3 +62,23 @@ def seed_answerer(seed_data_dir, e5):
     from cita.app import make_answerer
 
     return make_answerer(make_settings(seed_data_dir), e5)
+
+
+@pytest.fixture(scope="session")
+def hash_seed_data_dir(tmp_path_factory, hash_embedder) -> Path:
+    """The seed index built with the HashEmbedder (in well under a second; read-only)."""
+    from cita.app import make_builder
+
+    data_dir = tmp_path_factory.mktemp("seed-index-hash")
+    builder = make_builder(make_settings(data_dir, embed_model="hash-test"), hash_embedder)
+    builder.rebuild([SEEDS])
+    builder.close()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def hash_seed_answerer(hash_seed_data_dir, hash_embedder):
+    """An Answerer over the HashEmbedder's seed index, extractive (no LLM)."""
+    from cita.app import make_answerer
+
+    return make_answerer(make_settings(hash_seed_data_dir, embed_model="hash-test"), hash_embedder)

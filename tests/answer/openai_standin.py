@@ -78,7 +78,9 @@ class StandIn:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="openai-standin", daemon=True)
+        # polling every 20 ms, not 0.5 s: shutdown() waits for one poll, and every test stops a server
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       name="openai-standin", daemon=True)
 
     @property
     def base_url(self) -> str:

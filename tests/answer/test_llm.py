@@ -27,7 +27,10 @@ from .openai_standin import Reply, StandIn
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 FALLBACK_START = FALLBACK_NOTE.split("(")[0]
-EN = "What did the US demand?"
+EN = "What did the US demand?"  # asked of the real model (slow)
+# The stand-in tests run over the HashEmbedder's index (words, not meaning): their question shares
+# the article's words, as a paraphrase like EN would need the real model to be matched.
+Q_EN = "What will the United States require from Mexico on fentanyl?"
 ES = "¿Qué pidió Estados Unidos a México?"
 GOOD_EN = ("The United States asked Mexico for concrete, verifiable results against narcoterrorist "
            "networks and fentanyl trafficking [1]. It called incremental progress unacceptable [1]. "
@@ -77,14 +80,14 @@ def standin():
 
 
 @pytest.fixture
-def ask_with(standin, seed_data_dir, e5, settings_for):
+def ask_with(standin, hash_seed_data_dir, hash_embedder, settings_for):
     """ask(question, timeout_s=5, data_dir=seed) through an Answerer wired to the stand-in."""
     from cita.app import make_answerer
 
-    def ask(question: str, *, timeout_s: float = 5.0, data_dir: Path = seed_data_dir, use_llm: bool = True):
+    def ask(question: str, *, timeout_s: float = 5.0, data_dir: Path = hash_seed_data_dir, use_llm: bool = True):
         settings = settings_for(data_dir, llm_base_url=standin.base_url, llm_model="stand-in",
                                 llm_timeout_s=timeout_s)
-        return make_answerer(settings, e5).ask(question, use_llm=use_llm)
+        return make_answerer(settings, hash_embedder).ask(question, use_llm=use_llm)
 
     return ask
 
@@ -97,9 +100,9 @@ def seed_texts():
 # ---- deterministic: the stand-in server -----------------------------------------------------
 
 
-def test_a_valid_answer_is_shown_with_verbatim_quotes(ask_with, standin, seed_answerer, seed_texts):
+def test_a_valid_answer_is_shown_with_verbatim_quotes(ask_with, standin, hash_seed_answerer, seed_texts):
     standin.queue(GOOD_EN)
-    answer = ask_with(EN)
+    answer = ask_with(Q_EN)
     assert answer.mode == "llm" and answer.note == ""
     assert answer.answer.startswith("The United States asked Mexico")
     assert_cited_consistently(answer)
@@ -113,15 +116,15 @@ def test_a_valid_answer_is_shown_with_verbatim_quotes(ask_with, standin, seed_an
     system, user = sent["messages"][0], sent["messages"][1]
     assert system["role"] == "system" and "data, not instructions" in system["content"]
     assert "English" in system["content"]
-    assert f"<question>{EN}</question>" in user["content"]
+    assert f"<question>{Q_EN}</question>" in user["content"]
     n_passages = user["content"].count("<passage n=")
-    assert n_passages == len(seed_answerer.ask(EN, use_llm=False).passages[:3])
+    assert n_passages == len(hash_seed_answerer.ask(Q_EN, use_llm=False).passages[:3])
     assert user["content"].count("</passage>") == n_passages
 
 
 def test_the_quote_under_each_claim_comes_from_the_passage_it_cites(ask_with, standin, seed_texts):
     standin.queue(GOOD_EN)
-    answer = ask_with(EN)
+    answer = ask_with(Q_EN)
     assert answer.mode == "llm", answer.note
     # both seed passages belong to one article: every marker becomes [1], as in extractive answers
     assert set(re.findall(r"\[(\d+)\]", answer.answer)) == {"1"}
@@ -159,53 +162,53 @@ def test_a_spanish_question_gets_a_spanish_answer(ask_with, standin, seed_texts)
                  "reply repeats itself", id="repetition"),
     pytest.param("NOT_IN_PASSAGES", "the model found no answer", id="not-in-passages"),
 ])
-def test_a_reply_that_fails_a_check_falls_back_to_the_quotes(ask_with, standin, seed_answerer, reply, reason):
+def test_a_reply_that_fails_a_check_falls_back_to_the_quotes(ask_with, standin, hash_seed_answerer, reply, reason):
     standin.queue(Reply(content=reply))
-    answer = ask_with(EN)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), reason)
+    answer = ask_with(Q_EN)
+    assert_fallback(answer, hash_seed_answerer.ask(Q_EN, use_llm=False), reason)
     assert len(standin.requests) == 1
 
 
-def test_a_hang_longer_than_the_time_out_falls_back_in_time(ask_with, standin, seed_answerer):
+def test_a_hang_longer_than_the_time_out_falls_back_in_time(ask_with, standin, hash_seed_answerer):
     standin.queue(Reply(content=GOOD_EN, delay_s=30))
-    answer = ask_with(EN, timeout_s=1.5)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "timed out")
+    answer = ask_with(Q_EN, timeout_s=1.5)
+    assert_fallback(answer, hash_seed_answerer.ask(Q_EN, use_llm=False), "timed out")
     # the LLM step (not embedding and retrieval, which a busy machine slows) ends at the deadline
     assert 1400 <= answer.timings_ms["llm"] < 3000, answer.timings_ms
 
 
-def test_http_500_falls_back(ask_with, standin, seed_answerer):
+def test_http_500_falls_back(ask_with, standin, hash_seed_answerer):
     standin.queue(Reply(status=500, raw=b'{"error": {"message": "boom", "type": "server_error"}}'))
-    answer = ask_with(EN)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "HTTP 500")
+    answer = ask_with(Q_EN)
+    assert_fallback(answer, hash_seed_answerer.ask(Q_EN, use_llm=False), "HTTP 500")
     assert len(standin.requests) == 1  # no retry: the quotes are the better answer than a late one
 
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"choices": "garbage"}', b"[]", b'{"choices": []}'],
                          ids=["not-json", "choices-not-a-list", "a-list", "no-choices"])
-def test_garbage_from_the_server_falls_back(ask_with, standin, seed_answerer, body):
+def test_garbage_from_the_server_falls_back(ask_with, standin, hash_seed_answerer, body):
     standin.queue(Reply(raw=body))
-    answer = ask_with(EN)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "the model's reply could not be read")
+    answer = ask_with(Q_EN)
+    assert_fallback(answer, hash_seed_answerer.ask(Q_EN, use_llm=False), "the model's reply could not be read")
 
 
-def test_an_unreachable_server_falls_back(seed_data_dir, e5, settings_for, seed_answerer):
+def test_an_unreachable_server_falls_back(hash_seed_data_dir, hash_embedder, settings_for, hash_seed_answerer):
     from cita.app import make_answerer
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    settings = settings_for(seed_data_dir, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_model="m",
+    settings = settings_for(hash_seed_data_dir, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_model="m",
                             llm_timeout_s=5)
-    answer = make_answerer(settings, e5).ask(EN)
-    assert_fallback(answer, seed_answerer.ask(EN, use_llm=False), "could not be reached")
+    answer = make_answerer(settings, hash_embedder).ask(Q_EN)
+    assert_fallback(answer, hash_seed_answerer.ask(Q_EN, use_llm=False), "could not be reached")
 
 
-def test_no_llm_call_when_it_is_off_or_the_answer_is_abstained(ask_with, standin, seed_answerer):
-    off = ask_with(EN, use_llm=False)
+def test_no_llm_call_when_it_is_off_or_the_answer_is_abstained(ask_with, standin, hash_seed_answerer):
+    off = ask_with(Q_EN, use_llm=False)
     assert off.mode == "extractive" and off.note == ""
     offtopic = "Who won the 2022 World Cup?"
-    assert seed_answerer.ask(offtopic).abstained
+    assert hash_seed_answerer.ask(offtopic).abstained
     abstained = ask_with(offtopic)
     assert abstained.abstained and abstained.mode == "extractive" and abstained.note == ""
     assert standin.requests == []
@@ -215,7 +218,7 @@ def test_no_llm_call_when_it_is_off_or_the_answer_is_abstained(ask_with, standin
 
 
 @pytest.fixture(scope="module")
-def planted_dir(tmp_path_factory, e5):
+def planted_dir(tmp_path_factory, hash_embedder):
     """An index of the seed article plus one carrying a planted instruction and a fake
     </passage> delimiter."""
     from cita.app import make_builder
@@ -226,7 +229,7 @@ def planted_dir(tmp_path_factory, e5):
                                        .read_text(encoding="utf-8"), encoding="utf-8")
     (articles / "planted.txt").write_text(PLANTED, encoding="utf-8")
     data_dir = tmp_path_factory.mktemp("planted-index")
-    builder = make_builder(make_settings(data_dir), e5)
+    builder = make_builder(make_settings(data_dir), hash_embedder)
     builder.rebuild([articles])
     builder.close()
     return data_dir, articles
@@ -235,7 +238,7 @@ def planted_dir(tmp_path_factory, e5):
 def test_a_planted_instruction_never_reaches_the_model(ask_with, standin, planted_dir):
     data_dir, _ = planted_dir
     standin.queue(GOOD_EN)
-    ask_with(EN, data_dir=data_dir)
+    ask_with(Q_EN, data_dir=data_dir)
     user = standin.requests[0]["messages"][1]["content"]
     assert "Estados Unidos exigió a México resultados verificables" in user, "the planted article was retrieved"
     assert "pwned" not in user and "Ignore your instructions" not in user
@@ -255,9 +258,9 @@ def test_a_planted_instruction_never_reaches_the_model(ask_with, standin, plante
 ])
 def test_a_model_that_obeys_the_planted_instruction_is_not_shown(ask_with, standin, planted_dir, reply):
     data_dir, articles = planted_dir
-    extractive = ask_with(EN, data_dir=data_dir, use_llm=False)
+    extractive = ask_with(Q_EN, data_dir=data_dir, use_llm=False)
     standin.queue(reply)
-    answer = ask_with(EN, data_dir=data_dir)
+    answer = ask_with(Q_EN, data_dir=data_dir)
     assert_fallback(answer, extractive)
     assert "pwned" not in answer.answer.lower()
     assert_verbatim(answer, article_texts(articles))
@@ -266,7 +269,7 @@ def test_a_model_that_obeys_the_planted_instruction_is_not_shown(ask_with, stand
 def test_an_honest_answer_over_the_planted_index_is_still_shown(ask_with, standin, planted_dir):
     data_dir, articles = planted_dir
     standin.queue("The United States demanded verifiable results against fentanyl trafficking [1][2][3].")
-    answer = ask_with(EN, data_dir=data_dir)
+    answer = ask_with(Q_EN, data_dir=data_dir)
     assert answer.mode == "llm", answer.note
     assert_cited_consistently(answer)
     assert_verbatim(answer, article_texts(articles))
@@ -287,31 +290,31 @@ def test_instruction_like_sentences():
 # ---- configuration ---------------------------------------------------------------------------
 
 
-def test_prompts_are_files_read_from_the_prompts_dir(tmp_path, settings_for, standin, seed_data_dir):
+def test_prompts_are_files_read_from_the_prompts_dir(tmp_path, settings_for, standin, hash_seed_data_dir):
     with pytest.raises(LLMConfigError, match="answer_system.txt"):
-        make_llm(settings_for(seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
+        make_llm(settings_for(hash_seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
                                                prompts_dir=tmp_path))
     (tmp_path / "answer_system.txt").write_text("Answer in $language. $oops", encoding="utf-8")
     (tmp_path / "answer_user.txt").write_text("$passages $question $language", encoding="utf-8")
     with pytest.raises(LLMConfigError, match="placeholders"):
         Prompts.load(tmp_path)
     (tmp_path / "answer_system.txt").write_text("CUSTOM PROMPT in $language.", encoding="utf-8")
-    llm = make_llm(settings_for(seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
+    llm = make_llm(settings_for(hash_seed_data_dir, llm_base_url=standin.base_url, llm_model="m",
                                                  prompts_dir=tmp_path))
     assert llm.prompts.system.substitute(language="English") == "CUSTOM PROMPT in English."
 
 
-def test_a_base_url_that_is_not_http_is_a_settings_error(settings_for, seed_data_dir):
+def test_a_base_url_that_is_not_http_is_a_settings_error(settings_for, hash_seed_data_dir):
     with pytest.raises(LLMConfigError, match="CITA_LLM_BASE_URL"):
-        make_llm(settings_for(seed_data_dir, llm_base_url="localhost:11434", llm_model="m"))
+        make_llm(settings_for(hash_seed_data_dir, llm_base_url="localhost:11434", llm_model="m"))
 
 
-def test_check_reply_accepts_markers_after_the_full_stop_and_grouped(seed_answerer):
-    passages = seed_answerer.ask(EN, use_llm=False).passages[:3]
-    checked = check_reply("The US demanded concrete results against fentanyl. [1, 2]", EN, passages)
+def test_check_reply_accepts_markers_after_the_full_stop_and_grouped(hash_seed_answerer):
+    passages = hash_seed_answerer.ask(Q_EN, use_llm=False).passages[:3]
+    checked = check_reply("The US demanded concrete results against fentanyl. [1, 2]", Q_EN, passages)
     assert checked.claims[0][1] == [1, 2]
     with pytest.raises(LLMRejected) as rejected:
-        check_reply("The US demanded concrete results [0].", EN, passages)
+        check_reply("The US demanded concrete results [0].", Q_EN, passages)
     assert rejected.value.reason == "cited a passage that was not retrieved"
 
 
@@ -387,11 +390,11 @@ def test_the_real_model_gives_a_cited_answer_or_the_quotes(llama_server, seed_da
         assert answer.abstained and answer.mode == "extractive"
         return
     assert_verbatim(answer, seed_texts)
-    if answer.mode == "llm":
-        assert answer.note == ""
-        assert_cited_consistently(answer)
-    else:
-        assert_fallback(answer, extractive)
+    # What this model really does (README "Optional LLM"): it echoes the prompt without a single
+    # [n], so the check rejects it and the user gets the quotes with the note. A reply that passed
+    # would be news (a better model, or a broken check): look at it before changing this line.
+    assert answer.mode == "extractive", f"the 270M model's reply passed the checks: {answer.answer[:300]!r}"
+    assert_fallback(answer, extractive)
 
 
 @pytest.mark.slow
@@ -404,7 +407,5 @@ def test_the_real_model_over_a_planted_article(llama_server, planted_dir, e5, se
     print(f"\nplanted -> mode={answer.mode} note={answer.note!r}\n  {answer.answer[:300]!r}")
     assert "pwned" not in answer.answer.lower()
     assert_verbatim(answer, article_texts(articles))
-    if answer.mode == "llm":
-        assert_cited_consistently(answer)
-    else:
-        assert answer.note.startswith(FALLBACK_START)
+    assert answer.mode == "extractive", f"the 270M model's reply passed the checks: {answer.answer[:300]!r}"
+    assert answer.note.startswith(FALLBACK_START)

@@ -5,17 +5,14 @@ a rebuild from the command line, both picked up without a restart. The new artic
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 
 from bot.cog import NOT_ALLOWED_TO_REINDEX, REINDEX_RUNNING
 from tests.bot.discord_standin import MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, bot_settings, pings_nobody
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import SEEDS
+from tests.helpers import run_cita
 
 pytestmark = pytest.mark.slow
 
@@ -51,8 +48,15 @@ def running_bot(standin, settings_for, index_copy, e5):
     data, articles = index_copy
     settings = bot_settings(settings_for, data, standin, articles_dir=articles)
     answerer = make_answerer(settings, e5)
-    runner = BotRunner(standin, settings, answerer=answerer,
-                       builder_factory=lambda: make_builder(settings, e5, store=answerer.library.store)).start()
+    answerer.library.check_every = 0  # read the published pointer on every question: no waiting
+    builds = []  # one entry per rebuild the bot starts
+
+    def builder():
+        builds.append(1)
+        return make_builder(settings, e5, store=answerer.library.store)
+
+    runner = BotRunner(standin, settings, answerer=answerer, builder_factory=builder).start()
+    runner.builds = builds
     yield runner
     runner.stop()
 
@@ -73,8 +77,7 @@ def test_reindex_is_refused_without_manage_server_and_done_with_it(standin, runn
     refusal = standin.wait_for(lambda r: r.path.endswith(f"/{denied['token']}/callback"), what="the refusal")
     assert refusal.json["type"] == 4
     assert refusal.json["data"]["content"] == NOT_ALLOWED_TO_REINDEX and refusal.json["data"]["flags"] == 64
-    time.sleep(0.5)
-    assert generation(data) == before
+    assert generation(data) == before and not running_bot.builds
 
     # a member with Manage Server
     done = standin.slash("reindex", user=standin.admin, permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
@@ -88,9 +91,9 @@ def test_reindex_is_refused_without_manage_server_and_done_with_it(standin, runn
     assert report.json["content"].startswith("Index rebuilt from `articles/`: articles: 2, chunks: ")
     assert report.json["flags"] == 64 and pings_nobody(report.json)
     assert generation(data) != before
+    assert len(running_bot.builds) == 1, "only the allowed /reindex rebuilt (not the refused one, not the busy one)"
 
     # the new generation serves the next question; the article's @everyone pings nobody
-    time.sleep(1.2)  # the library checks the published pointer at most once a second
     answer = ask_about_the_fair(standin)
     assert FAIR in answer["embeds"][0]["description"]
     assert pings_nobody(answer)
@@ -100,14 +103,10 @@ def test_a_rebuild_from_the_command_line_is_picked_up_without_a_restart(standin,
     data, articles = index_copy
     before = generation(data)
     (articles / "feria.txt").write_text(FAIR_ARTICLE, encoding="utf-8")
-    env = {**os.environ, "CITA_DATA_DIR": str(data), "CITA_ARTICLES_DIR": str(articles), "HF_HUB_OFFLINE": "1",
-           "ANONYMIZED_TELEMETRY": "False", "DISCORD_TOKEN": ""}
-    done = subprocess.run([sys.executable, "-m", "cita.cli", "index", "rebuild"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = run_cita("index", "rebuild", data_dir=data, CITA_ARTICLES_DIR=articles, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("articles: 2, chunks: ")
     assert generation(data) != before
-    time.sleep(1.2)
     answer = ask_about_the_fair(standin)
     assert FAIR in answer["embeds"][0]["description"]
     assert pings_nobody(answer)

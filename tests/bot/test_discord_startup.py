@@ -4,10 +4,7 @@ stop on SIGTERM; the token never in the output or the log. And sharding."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,22 +12,10 @@ import pytest
 from bot.client import required_permissions
 from cita.bot_command import run_bot
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, make_token, pings_nobody
-from tests.conftest import ROOT
+from tests.helpers import popen_cita
+from tests.helpers import run_cita as cita
 
 pytestmark = pytest.mark.slow
-
-
-def cita_env(**values) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITA_", "DISCORD_", "CHROMA_"))}
-    # the code under test, whichever checkout this is
-    env.update(HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False", DISCORD_TOKEN="", PYTHONPATH=str(ROOT))
-    env.update({k: str(v) for k, v in values.items()})
-    return env
-
-
-def cita(*args, cwd, timeout=180, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cita.cli", *args], cwd=cwd, env=cita_env(**env),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def one_line(stderr: str) -> str:
@@ -122,10 +107,8 @@ def test_a_missing_message_content_intent(tmp_path, data_copy):
 
 
 def test_cita_bot_answers_and_stops_cleanly_on_sigterm_without_logging_the_token(tmp_path, standin, data_copy):
-    proc = subprocess.Popen([sys.executable, "-m", "cita.cli", "-v", "bot"], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=cita_env(DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url,
-                                         CITA_DATA_DIR=data_copy))
+    proc = popen_cita("-v", "bot", cwd=tmp_path, DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url,
+                      CITA_DATA_DIR=data_copy)
     try:
         standin.wait_ready(timeout=120)
         log_file = data_copy / "cita.log"

@@ -129,17 +129,17 @@ def test_any_answer_text_is_rendered_within_discords_limits(question, quotes, ti
         for reply in got:
             check_reply(reply)
     check_reply(replies.sources_reply([{"title": title, "source": source, "published": note[:30]}] * 12))
-    check_reply(replies.text_reply(f"I can't read the index right now: {note}") if note.strip() else Reply("x"))
+    check_reply(replies.text_reply(f"I can't read the index right now: {note}"))
 
 
 # -- the real answerer --------------------------------------------------------------------------
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(message_text)
-def test_the_answerer_answers_or_refuses_any_question(seed_answerer, content):
+def test_the_answerer_answers_or_refuses_any_question(hash_seed_answerer, content):
     count(inputs=1, trials=1)
     try:
-        answer = seed_answerer.ask(content)
+        answer = hash_seed_answerer.ask(content)
     except QuestionError as e:
         assert len(str(e)) <= 200
         return

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -26,8 +24,8 @@ from tests import reliability
 from tests.bot.discord_standin import (
     MANAGE_GUILD, MEMBER_PERMISSIONS, BotRunner, bot_settings, pings_nobody, text_of,
 )
-from tests.bot.test_discord_startup import cita_env
 from tests.conftest import SEEDS
+from tests.helpers import popen_cita
 
 pytestmark = pytest.mark.slow
 HEARTBEAT_MS = 500
@@ -45,11 +43,8 @@ def test_the_token_never_appears_in_output_logs_or_replies_while_things_go_wrong
     articles = tmp_path / "articles"
     articles.mkdir()
     (articles / "empty.txt").write_text("")  # /reindex fails: nothing to index
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cita.cli", "-v", "bot"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cita_env(DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url, CITA_DATA_DIR=data_copy,
-                     CITA_ARTICLES_DIR=articles, CITA_LOG_LEVEL="DEBUG", CITA_COOLDOWN_S=0))
+    proc = popen_cita("-v", "bot", cwd=tmp_path, DISCORD_TOKEN=standin.token, CITA_DISCORD_API_URL=standin.api_url,
+                      CITA_DATA_DIR=data_copy, CITA_ARTICLES_DIR=articles, CITA_LOG_LEVEL="DEBUG", CITA_COOLDOWN_S=0)
     faults = 0
     try:
         standin.wait_ready(timeout=180)

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import SHARED
+from tests.helpers import run_cita
 
-CITA = [sys.executable, "-m", "cita.cli"]
 
 
 def run(args, data_dir: Path, stdin: str | None = None, **env):
-    full_env = {**os.environ, "CITA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run(CITA + args, input=stdin, capture_output=True, text=True, cwd=ROOT,
-                          env=full_env, timeout=600)
+    return run_cita(*args, data_dir=data_dir, stdin=stdin, **env)
 
 
+@pytest.mark.slow
 def test_ask_prints_quotes_and_sources(seed_data_dir):
     out = run(["ask", "What did the US demand?"], seed_data_dir)
     assert out.returncode == 0, out.stderr
@@ -30,6 +26,7 @@ def test_ask_prints_quotes_and_sources(seed_data_dir):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_ask_json_one_object(seed_data_dir):
     out = run(["ask", "--json", "¿Qué pidió Estados Unidos?"], seed_data_dir)
     assert out.returncode == 0, out.stderr
@@ -41,6 +38,7 @@ def test_ask_json_one_object(seed_data_dir):
     assert set(d["timings_ms"]) >= {"embed", "retrieve", "total"}
 
 
+@pytest.mark.slow
 def test_ask_json_batch_reads_stdin_one_answer_per_line(seed_data_dir):
     questions = "What did the US demand?\nWho won the 2022 World Cup?\n\n   \n¿Cuándo es la reunión?\n"
     out = run(["ask", "--json"], seed_data_dir, stdin=questions)
@@ -50,6 +48,7 @@ def test_ask_json_batch_reads_stdin_one_answer_per_line(seed_data_dir):
     assert [d["abstained"] for d in lines] == [False, True, False]
 
 
+@pytest.mark.slow
 def test_ask_bad_question_is_one_line_not_a_traceback(seed_data_dir):
     out = run(["ask", "x" * 10_000], seed_data_dir)
     assert out.returncode == 1
@@ -65,10 +64,10 @@ def test_ask_without_index_says_how_to_build_it(tmp_path):
 
 
 def test_help_lists_every_command():
-    out = subprocess.run(CITA + ["--help"], capture_output=True, text=True, cwd=ROOT)
+    out = run_cita("--help")
     for word in ("index", "ask", "eval", "bot"):
         assert word in out.stdout
-    out = subprocess.run(CITA + ["index", "--help"], capture_output=True, text=True, cwd=ROOT)
+    out = run_cita("index", "--help")
     for word in ("rebuild", "add", "remove", "status"):
         assert word in out.stdout
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests import helpers
+from tests.helpers import CITA, clean_cwd, popen_cita, run_cita  # noqa: F401 (used by the index tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
-CITA = Path(sys.executable).with_name("cita")
 
 CITIES = ["Valencia", "Sevilla", "Bilbao", "Zaragoza", "Málaga", "Murcia", "Córdoba", "Granada",
           "Oviedo", "Santander", "Toledo", "Cádiz", "León", "Burgos", "Salamanca", "Girona"]
@@ -46,30 +45,8 @@ def write_articles(folder: Path, n: int, start: int = 0) -> list[Path]:
 
 
 def cita_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a `cita` subprocess: no CITA_*/CHROMA_URL/DISCORD_TOKEN from outside."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CITA_") and k not in {"CHROMA_URL", "DISCORD_TOKEN"}}
-    env.update(CITA_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
-               PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
-
-
-def run_cita(*args: str, data_dir: Path, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
-    """`cita ARGS` in a directory with an empty .env (so no developer settings leak in)."""
-    cwd = data_dir.parent / "cwd"
-    cwd.mkdir(parents=True, exist_ok=True)
-    (cwd / ".env").touch()
-    return subprocess.run([str(CITA), *args], cwd=cwd, env=cita_env(data_dir, **env), capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def popen_cita(*args: str, data_dir: Path, **env: str) -> subprocess.Popen:
-    cwd = data_dir.parent / "cwd"
-    cwd.mkdir(parents=True, exist_ok=True)
-    (cwd / ".env").touch()
-    return subprocess.Popen([str(CITA), *args], cwd=cwd, env=cita_env(data_dir, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The clean environment of a `cita` subprocess (tests/helpers.py) on this data dir."""
+    return helpers.cita_env(CITA_DATA_DIR=str(data_dir), **extra)
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):

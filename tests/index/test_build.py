@@ -66,10 +66,10 @@ def assert_consistent(data_dir: Path):
 
 # -- the seed article -------------------------------------------------------------------------
 
-def test_seed_index_has_offsets_that_slice_back_to_the_exact_text(seed_data_dir):
+def test_seed_index_has_offsets_that_slice_back_to_the_exact_text(hash_seed_data_dir):
     [article], _ = load_paths([SEEDS], max_bytes=10**7)
-    manifest, chunks, sentences = stored(seed_data_dir)
-    assert manifest["embed_model"] == "multilingual-e5-small"
+    manifest, chunks, sentences = stored(hash_seed_data_dir)
+    assert manifest["embed_model"] == "hash-test"
     [meta] = manifest["articles"]
     assert meta["id"] == article.id and meta["title"] == article.title
     assert meta["source"] == f"seeds/{SEED_FILE.name}" and meta["language"] == "es"
@@ -283,13 +283,13 @@ def test_no_duplicates_after_any_sequence_of_rebuilds(warm_data_dir, e5, tmp_pat
     assert set(store.generation_ids()) <= kept_dirs(store), "old generations are cleaned up"
 
 
-def test_nothing_to_index_is_an_error_that_says_why_and_keeps_the_index(tmp_path, e5):
+def test_nothing_to_index_is_an_error_that_says_why_and_keeps_the_index(tmp_path, hash_embedder):
     data_dir = tmp_path / "data"
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "empty.txt").write_text("")
     (bad / "report.pdf").write_text("%PDF")
-    builder = make_builder(data_dir, e5)
+    builder = make_builder(data_dir, hash_embedder)
     try:
         with pytest.raises(NothingIndexed) as info:
             builder.rebuild([bad])

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from .conftest import CITA, SEEDS, cita_env, run_cita, write_articles
+from .conftest import CITA, SEEDS, cita_env, clean_cwd, run_cita, write_articles
 from .test_articles import HTML, STORY, make_bad_corpus
 
 SEED_FILE = next(SEEDS.glob("*.txt"))
@@ -232,10 +232,8 @@ def test_progress_bar_on_a_terminal(warm_data_dir, tmp_path):
     primary, secondary = pty.openpty()
     # a terminal 100 columns wide (a fresh pty has 0 columns, and tqdm draws nothing in 0)
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    cwd = tmp_path / "cwd"
-    cwd.mkdir(exist_ok=True)
-    (cwd / ".env").touch()
-    proc = subprocess.Popen([str(CITA), "index", "rebuild", str(corpus)], cwd=cwd, env=cita_env(warm_data_dir),
+    proc = subprocess.Popen([*CITA, "index", "rebuild", str(corpus)], cwd=clean_cwd(data_dir=warm_data_dir),
+                            env=cita_env(warm_data_dir),
                             stdout=subprocess.PIPE, stderr=secondary, text=True)
     os.close(secondary)
     chunks = []

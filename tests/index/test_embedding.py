@@ -19,10 +19,12 @@ OTHER = "El equipo local ganó la final del campeonato con un gol en la prórrog
 
 
 @pytest.mark.parametrize("name", ["multilingual-e5-small", "e5", "intfloat/multilingual-e5-small", " E5 "])
+@pytest.mark.slow
 def test_e5_names_load_the_bundled_model(name, e5):
     assert isinstance(load_embedder(name), E5Embedder)
 
 
+@pytest.mark.slow
 def test_e5_vectors_are_normalised_and_cross_lingual(e5):
     q = e5.query("What did the United States ask Mexico for?")
     p = e5.passages([ES, OTHER])
@@ -33,6 +35,7 @@ def test_e5_vectors_are_normalised_and_cross_lingual(e5):
     assert e5.passages([]).shape == (0, 384)
 
 
+@pytest.mark.slow
 def test_e5_gives_the_same_vectors_when_called_from_several_threads(e5):
     texts = [ES, OTHER, "The United States made clear that incremental progress is unacceptable."]
     expected = [e5.query(t) for t in texts]
@@ -98,3 +101,43 @@ def test_an_unknown_model_on_the_command_line_is_one_line(tmp_path):
     assert out.returncode == 1
     assert "cita: could not load the sentence-transformers model 'no-such/model'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# -- the HashEmbedder of the fast lane --------------------------------------------------------
+
+def test_hash_embedder_is_loaded_by_name_through_the_same_interface(hash_embedder):
+    from index.embedding import Embedder, HashEmbedder
+
+    assert isinstance(hash_embedder, HashEmbedder) and isinstance(hash_embedder, Embedder)
+    assert isinstance(load_embedder(" Hash-Test "), HashEmbedder)
+    assert hash_embedder.name == "hash-test"
+
+
+def test_hash_vectors_are_deterministic_normalised_and_closer_for_shared_words(hash_embedder):
+    q = hash_embedder.query("resultados contra el fentanilo")
+    rows = hash_embedder.passages([ES, OTHER, "", "¿?"])
+    assert rows.shape == (4, hash_embedder.dim) and rows.dtype == np.float32
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)  # even without words
+    assert float(rows[0] @ q) > float(rows[1] @ q) + 0.3
+    assert np.array_equal(hash_embedder.query(ES), rows[0])
+    assert hash_embedder.passages([]).shape == (0, hash_embedder.dim)
+
+
+def test_hash_vectors_are_the_same_in_another_process(hash_embedder):
+    import subprocess
+    import sys
+
+    code = ("from index.embedding import load_embedder; import sys; "
+            "sys.stdout.write(load_embedder('hash-test').query(sys.argv[1]).tobytes().hex())")
+    from tests.helpers import ROOT
+
+    out = subprocess.run([sys.executable, "-c", code, ES], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={"PYTHONHASHSEED": "random", "PATH": "/usr/bin:/bin"})
+    assert bytes.fromhex(out.stdout) == hash_embedder.query(ES).tobytes()
+
+
+def test_a_registered_embedder_is_loaded_by_name(hash_embedder):
+    from index.embedding import register_embedder
+
+    register_embedder("Test-Twin", lambda: hash_embedder)
+    assert load_embedder("test-twin") is hash_embedder

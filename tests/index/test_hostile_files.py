@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from index.articles import SUPPORTED, has_text, load_file, load_paths
 from tests import reliability
 
-from .conftest import CITA, SEEDS, cita_env, run_cita
+from .conftest import CITA, SEEDS, cita_env, clean_cwd, run_cita
 
 SUITE = "test_hostile_files"
 MAX_BYTES = 5_000_000
@@ -157,10 +157,8 @@ def drop_file_permission_override() -> None:
 
 
 def rebuild_without_override(folder: Path, data_dir: Path) -> subprocess.CompletedProcess:
-    cwd = data_dir.parent / "cwd"
-    cwd.mkdir(exist_ok=True)
-    (cwd / ".env").touch()
-    return subprocess.run([str(CITA), "index", "rebuild", str(folder), "--json"], cwd=cwd, env=cita_env(data_dir),
+    return subprocess.run([*CITA, "index", "rebuild", str(folder), "--json"], cwd=clean_cwd(data_dir=data_dir),
+                          env=cita_env(data_dir),
                           capture_output=True, text=True, timeout=900,
                           preexec_fn=drop_file_permission_override if os.geteuid() == 0 else None)
 

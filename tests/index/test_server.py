@@ -80,6 +80,7 @@ def make_generation(store: ServerStore, docs: list[str], publish: bool = True) -
     return gen
 
 
+@pytest.mark.slow
 def test_server_store_publishes_opens_and_cleans_up(chroma_server, tmp_path):
     store = ServerStore(chroma_server.url, tmp_path / "data")
     assert store.current_id() is None
@@ -97,6 +98,7 @@ def test_server_store_publishes_opens_and_cleans_up(chroma_server, tmp_path):
         store.manifest(gens[0])
 
 
+@pytest.mark.slow
 def test_server_store_discards_an_unfinished_generation_and_spares_a_recent_one(chroma_server, tmp_path):
     store = ServerStore(chroma_server.url, tmp_path / "data")
     current = make_generation(store, ["actual"])

@@ -127,6 +127,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.slow
 def test_cleanup_spares_a_generation_a_live_process_reads_and_frees_it_when_that_process_dies(tmp_path):
     builder = LocalStore(tmp_path)
     old = make_generation(builder, ["viejo"])
