@@ -7,6 +7,7 @@ quotes shown under it are still the verbatim spans chosen here.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -77,6 +78,8 @@ class Citation:
     start: int
     end: int
     score: float
+    outlet: str = ""
+    also_reported_by: list[dict] = field(default_factory=list)  # other copies of the same wire text
 
 
 @dataclass
@@ -90,6 +93,13 @@ class Answer:
     note: str = ""
     generation: str = ""
     passages: list[Passage] = field(default_factory=list, repr=False)
+    # news over time (answer/news.py): the dates the quotes come from, the question's window,
+    # whether it asked for the latest, the day it was asked, and sources that state it differently
+    heading: str = ""
+    window: dict | None = None
+    latest: bool = False
+    today: str = ""
+    disagreements: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -101,6 +111,11 @@ class Answer:
             "mode": self.mode,
             "note": self.note,
             "generation": self.generation,
+            "heading": self.heading,
+            "window": self.window,
+            "latest": self.latest,
+            "today": self.today,
+            "disagreements": self.disagreements,
         }
 
 
@@ -128,26 +143,42 @@ class Answerer:
         self.llm = llm
 
     def ask(self, question: str, *, context: list[str] | None = None, use_llm: bool = True,
-            k: int = 3) -> Answer:
+            k: int = 3, today: dt.date | None = None) -> Answer:
+        """`today`: the day the question is asked (its dates are read against it; default the
+        real date, or the date the question states)."""
+        from .news import finish_answer, plan_question, search, uncovered_message
+
         question = clean_question(question, max_chars=self.max_question_chars)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         with self.library.reading() as view:  # kept open even if another thread moves on
+            plan = plan_question(question, view.articles, today)
             qvec = query_vector(self.library.embedder, question, context)
             t1 = time.perf_counter()
             timings["embed"] = (t1 - t0) * 1000
-            passages = retrieve(view, qvec, question, k=k, context=context)
+            background = background_similarity(view, qvec)
+            passages = search(view, qvec, question, plan, k=k, context=context,
+                              supported=lambda ps: supported(question, ps, self.thresholds, background))
             t2 = time.perf_counter()
             timings["retrieve"] = (t2 - t1) * 1000
-            background = background_similarity(view, qvec)
-        answer = extractive_answer(question, passages[:3], view.articles, thresholds=self.thresholds,
-                                   background=background)
+            if plan.uncovered and supported(question, passages, self.thresholds, background):
+                # on the articles' topic, but none covers the question's dates: say so
+                answer = Answer(question=question, abstained=True,
+                                answer=uncovered_message(plan.time.window, view.articles, plan.lang))
+            else:
+                answer = extractive_answer(question, passages[:3], view.articles, thresholds=self.thresholds,
+                                           background=background)
+            finish_answer(answer, plan, view, passages)
         answer.generation = view.generation
         answer.passages = passages
         timings["select"] = (time.perf_counter() - t2) * 1000
         if self.llm is not None and use_llm and not answer.abstained:
             t3 = time.perf_counter()
             answer = self.llm.improve(answer, passages[:3], view.articles)
+            if answer.mode == "llm":
+                from .news import annotate_citations
+
+                annotate_citations(answer, view.articles)
             timings["llm"] = (time.perf_counter() - t3) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = timings

@@ -19,6 +19,8 @@ examples:
   cita index add https://example.com/news/story.html
   cita index status --json
   cita ask "What did the US demand?"
+  cita ask --today 2026-01-18 "¿Qué pasó la semana pasada?"
+  cita ask --timeline "security talks"
   echo "¿Qué pidió Estados Unidos?" | cita ask --json
   cita eval xquad --limit 200
   cita bot                           run the Discord bot (DISCORD_TOKEN in .env)
@@ -58,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "one question per line is read from standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--no-llm", action="store_true", help="extractive answer even if an LLM is configured")
+    ask.add_argument("--today", metavar="YYYY-MM-DD", help="the day the question is asked: 'yesterday', "
+                     "'last week', 'el jueves pasado' are read against it (default: today's date)")
+    ask.add_argument("--timeline", action="store_true",
+                     help="list the dated quotes about the topic (the question) in date order, one per event")
 
     ev = sub.add_parser("eval", help="measure answer quality on a benchmark")
     esub = ev.add_subparsers(dest="benchmark", metavar="BENCHMARK")
@@ -213,20 +219,36 @@ def index_status(store, *, as_json: bool, list_articles: bool) -> int:
         "built_at": manifest["built_at"],
         "store": store.description,
         "languages": _count(a["language"] for a in manifest["articles"]),
+        "dates": date_range(manifest["articles"]),
     }
     if as_json:
         if list_articles:
-            info["article_list"] = manifest["articles"]
+            info["article_list"] = [{k: v for k, v in a.items() if k != "minhash"} for a in manifest["articles"]]
         print(json.dumps(info, ensure_ascii=False))
         return 0
     print(f"{info['articles']} articles, {info['chunks']} chunks, {info['sentences']} sentences")
     print(f"model: {info['embed_model']}; generation {generation} ({info['segments']} segments), "
           f"built {info['built_at']}")
     print(f"store: {store.description}")
+    dates = info["dates"]
+    if dates["first"]:
+        print(f"dates: {dates['first']} to {dates['last']} ({dates['undated']} undated); "
+              f"wire-copy groups: {dates['copy_groups']} ({dates['copies']} articles)")
+    else:
+        print(f"dates: none known ({dates['undated']} undated)")
     if list_articles:
         for a in manifest["articles"]:
             print(f"  {a['id']}  {a['title'][:70]}  ({a['published'] or 'no date'}; {a['source']})")
     return 0
+
+
+def date_range(articles: list[dict]) -> dict:
+    """The publication dates the index covers, and how many articles are undated or copies."""
+    dates = sorted(a["published"] for a in articles if a.get("published"))
+    groups = _count(a.get("group", a["id"]) for a in articles)
+    multi = [n for n in groups.values() if n > 1]
+    return {"first": dates[0] if dates else None, "last": dates[-1] if dates else None,
+            "undated": len(articles) - len(dates), "copy_groups": len(multi), "copies": sum(multi)}
 
 
 def _count(values) -> dict[str, int]:
@@ -243,12 +265,28 @@ def cmd_ask(args, settings: Settings) -> int:
     from .app import make_answerer
     from answer.render import render_terminal
 
+    from answer.dates import parse_today
+
     if args.question is None and not args.json:
         print("cita: give a question, or use --json to read questions from standard input", file=sys.stderr)
         return 2
+    try:
+        today = parse_today(args.today)
+    except ValueError as e:
+        print(f"cita: --today: {e}", file=sys.stderr)
+        return 2
     answerer = make_answerer(settings)
+    if args.timeline:
+        from answer.timeline import build_timeline, render_timeline
+
+        if args.question is None:
+            print("cita: give a topic for --timeline", file=sys.stderr)
+            return 2
+        timeline = build_timeline(answerer, args.question, today=today)
+        print(json.dumps(timeline.as_dict(), ensure_ascii=False) if args.json else render_timeline(timeline))
+        return 0
     if args.question is not None:
-        answer = answerer.ask(args.question, use_llm=not args.no_llm)
+        answer = answerer.ask(args.question, use_llm=not args.no_llm, today=today)
         print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else render_terminal(answer))
         return 0
     failures = 0
@@ -256,7 +294,7 @@ def cmd_ask(args, settings: Settings) -> int:
         if not line.strip():
             continue
         try:
-            out = answerer.ask(line, use_llm=not args.no_llm).as_dict()
+            out = answerer.ask(line, use_llm=not args.no_llm, today=today).as_dict()
         except QuestionError as e:
             out = {"question": line.strip()[:200], "error": str(e)}
             failures += 1

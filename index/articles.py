@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .dates import normalise_published, publication_date
 from .text import guess_language
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
@@ -49,8 +50,11 @@ class Skipped:
 
 def make_article(*, key: str, title: str, text: str, source: str, published: str = "",
                  author: str = "") -> Article:
-    """An article whose id is stable for `key` (its path or URL) and whose hash follows its content."""
+    """An article whose id is stable for `key` (its path or URL) and whose hash follows its content.
+    The date is ISO (YYYY-MM-DD): the metadata's when it can be read, else the one the text
+    states in a date line or dateline (index/dates.py), else none."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    published = normalise_published(published) or publication_date(text)
     title = " ".join(title.split()) or _first_line(text) or Path(source).stem
     digest = hashlib.sha256(f"{title}\n{published}\n{text}".encode()).hexdigest()[:16]
     return Article(

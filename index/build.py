@@ -26,6 +26,7 @@ import numpy as np
 
 from .articles import Article, Skipped, fetch_url, load_paths
 from .cache import EmbeddingCache
+from .annotate import annotate_news
 from .chunking import Chunk, chunk_article
 from .embedding import Embedder
 from .lexical import ChunkTable, save_table
@@ -34,8 +35,9 @@ from .text import sentence_id
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4  # bump when the stored layout changes; older generations then need a rebuild
-# (4: chunks as windows over the sentence spans; segments; per-article row counts)
+FORMAT = 5  # bump when the stored layout changes; older generations then need a rebuild
+# (4: chunks as windows over the sentence spans; segments; per-article row counts;
+#  5: articles carry ISO dates, the dates their text mentions and their wire-copy group)
 # How a chunk gets its vector: "embedded" (the model reads the chunk) or "sentence-mean" (the
 # normalised mean of its sentences' vectors, which are embedded anyway: half the model work per
 # build, at a small cost in recall; README "Performance")
@@ -117,6 +119,7 @@ class BuildSummary:
     removed_generations: list[str] = field(default_factory=list)
     segments: int = 0
     new_articles: list[str] = field(default_factory=list)  # ids of the articles this build wrote
+    grouping_s: float = 0.0  # signatures, mentioned dates and wire-copy groups (index/annotate.py)
 
     def line(self) -> str:
         state = " (unchanged: kept the current generation)" if self.unchanged else ""
@@ -127,7 +130,8 @@ class BuildSummary:
         return {"generation": self.generation, "articles": self.articles, "chunks": self.chunks,
                 "sentences": self.sentences, "embedded": self.embedded, "reused": self.reused,
                 "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
-                "seconds": round(self.seconds, 3), "unchanged": self.unchanged, "segments": self.segments}
+                "seconds": round(self.seconds, 3), "unchanged": self.unchanged, "segments": self.segments,
+                "grouping_seconds": round(self.grouping_s, 4)}
 
 
 class Builder:
@@ -272,6 +276,7 @@ class Builder:
                     # processes open a directory no process is writing any more
                     self.store.release(generation)
                 all_articles = kept + written
+                summary.grouping_s = annotate_news(all_articles, [article for article, _ in prepared])
                 manifest = self._manifest(fingerprint, generation, all_articles, segments, background)
                 self.store.publish(generation, manifest)
             except BaseException:

@@ -117,8 +117,10 @@ class IndexView:
         parts = [self.tables[seg].scores(text)[self.selected[seg]] for seg in self.segments]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
-    def query(self, qvec: np.ndarray, kind: int, n: int) -> dict[str, float]:
-        """The n nearest chunks (kind 0) or sentences (kind 1) of the live rows, id -> cosine."""
+    def query(self, qvec: np.ndarray, kind: int, n: int, only: set[str] | None = None) -> dict[str, float]:
+        """The n nearest chunks (kind 0) or sentences (kind 1) of the live rows, id -> cosine;
+        `only`: of these articles alone."""
+        where = {"article_id": {"$in": sorted(only)}} if only else None
         out: dict[str, float] = {}
         for seg in self.segments:
             table = self.tables[seg]
@@ -127,7 +129,8 @@ class IndexView:
             want = min(total, n + max(dead, 0))
             if want <= 0 or len(self.selected[seg]) == 0:
                 continue
-            got = self.cols[seg][kind].query(query_embeddings=[qvec.tolist()], n_results=want, include=["distances"])
+            got = self.cols[seg][kind].query(query_embeddings=[qvec.tolist()], n_results=want, include=["distances"],
+                                             where=where)
             for rid, d in zip(got["ids"][0], got["distances"][0]):
                 aid = parse_sentence_id(rid)[0] if kind == 1 else None
                 if kind == 1 and self.live.get(aid) != seg:
@@ -236,13 +239,15 @@ def query_vector(embedder: Embedder, question: str, context: list[str] | None = 
 
 
 def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
-             context: list[str] | None = None) -> list[Passage]:
-    """The best k passages for the question, at most one per near-duplicate group."""
+             context: list[str] | None = None, only: set[str] | None = None) -> list[Passage]:
+    """The best k passages for the question, at most one per near-duplicate group (and one
+    article per wire-copy group). `only`: search just these articles (a dated question's)."""
     n = len(view.rows)
-    if n == 0:
+    if n == 0 or only is not None and not only:
         return []
-    chunk_sim = {view.row_of[i]: sim for i, sim in view.query(qvec, 0, DENSE_CHUNKS).items() if i in view.row_of}
-    sent_sim = view.query(qvec, 1, DENSE_SENTENCES)
+    chunk_sim = {view.row_of[i]: sim for i, sim in view.query(qvec, 0, DENSE_CHUNKS, only).items()
+                 if i in view.row_of}
+    sent_sim = view.query(qvec, 1, DENSE_SENTENCES, only)
     floor_chunk = min(chunk_sim.values(), default=0.0)
     floor_sent = min(sent_sim.values(), default=0.0)
     best_sent: dict[int, float] = {}
@@ -259,6 +264,8 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
     candidates = set(chunk_sim) | set(best_sent)
     if top_lex > 0:
         candidates |= set(np.argsort(-lex)[:10].tolist())
+    if only:
+        candidates = {row for row in candidates if view.rows[row].article_id in only}
     passages = []
     for row in candidates:
         chunk = view.rows[row]
@@ -268,7 +275,7 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
         passages.append(Passage(chunk, score, dense, float(lex_norm[row]),
                                 best_sentence=best_sent.get(row, floor_sent)))
     passages.sort(key=lambda p: -p.score)
-    chosen = diversify(passages, k)
+    chosen = diversify(passages, k, {aid: a.get("group", aid) for aid, a in view.articles.items()})
 
     # exact sentence scores (and vectors, for comparing quotes) for the chosen passages
     wanted = list(dict.fromkeys(sentence_id(p.chunk.article_id, s, e) for p in chosen for s, e in p.chunk.sentences))
@@ -294,15 +301,22 @@ def _shingles(text: str) -> set[str]:
     return {" ".join(ws[i:i + 3]) for i in range(max(1, len(ws) - 2))}
 
 
-def diversify(passages: list[Passage], k: int) -> list[Passage]:
+def diversify(passages: list[Passage], k: int, groups: dict[str, str] | None = None) -> list[Passage]:
     """Greedy: skip a passage that overlaps a chosen one of the same article or repeats one
-    (a syndicated copy), so near-copies do not crowd out a second source."""
+    (a syndicated copy), so near-copies do not crowd out a second source. With `groups`
+    (article id -> wire-copy group), a passage of another article of a chosen one's group is
+    skipped too: copies of one wire text never take two places."""
     chosen: list[Passage] = []
     shingles: list[set[str]] = []
+    groups = groups or {}
     for p in passages:
         if len(chosen) >= k:
             break
         c = p.chunk
+        group = groups.get(c.article_id, c.article_id)
+        if any(q.chunk.article_id != c.article_id and groups.get(q.chunk.article_id, q.chunk.article_id) == group
+               for q in chosen):
+            continue
         if any(q.chunk.article_id == c.article_id and min(q.chunk.end, c.end) - max(q.chunk.start, c.start)
                > 0.5 * (c.end - c.start) for q in chosen):
             continue

@@ -82,7 +82,8 @@ def test_answer_json_shape(hash_seed_answerer):
     assert d["citations"], "the question shares the article's words: quoted even by the hash embedder"
     assert {"question", "answer", "abstained", "citations", "timings_ms"} <= set(d)
     for c in d["citations"]:
-        assert set(c) == {"n", "article_id", "title", "source", "published", "quote", "start", "end", "score"}
+        assert set(c) == {"n", "article_id", "title", "source", "published", "quote", "start", "end", "score",
+                          "outlet", "also_reported_by"}
     assert d["timings_ms"]["total"] > 0
 
 

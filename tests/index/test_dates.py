@@ -1,0 +1,81 @@
+"""Publication dates and mentioned dates in article text (index/dates.py), and the fixture's
+articles as the loader dates them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from index.articles import load_paths, make_article, parse_jsonl
+from index.dates import mentioned_dates, normalise_published, publication_date
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "news" / "articles"
+BODY = ("El gobierno anunció nuevas medidas para el sector portuario tras una reunión con los "
+        "sindicatos, que se prolongó durante toda la tarde.")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("MÉXICO, 15 ene 2026 (EFE).- " + BODY, "2026-01-15"),
+    ("Titular\n\nMÉXICO, 15 ene (EFE).- " + BODY + " Desde 2026 rige la ley.", "2026-01-15"),
+    ("Headline\n\nPUBLISHED ON January 16, 2026\n\n" + BODY, "2026-01-16"),
+    ("Titular\n\nDiario del Sur · Economía\n15 de enero de 2026\n\n" + BODY, "2026-01-15"),
+    ("Titular\n\nPublicado el jueves, 15 de enero de 2026, 13:05\n\n" + BODY, "2026-01-15"),
+    ("Titular\n\nFecha: 2026-01-15\n\n" + BODY, "2026-01-15"),
+    ("WASHINGTON, Jan 16, 2026 (Reuters) - " + BODY, "2026-01-16"),
+    ("Madrid, 15 de enero de 2026.- " + BODY, "2026-01-15"),
+    ("Headline\nThursday, January 15, 2026\n" + BODY, "2026-01-15"),
+    ("Titular\n\n" + BODY + "\n\nPublicado: 15/01/2026", "2026-01-15"),
+    # dates of events in the body are not publication dates
+    ("Titular\n\nLa reunión será el 23 de enero de 2026 en Washington. " + BODY, ""),
+    ("Titular\n\n" + BODY, ""),
+])
+def test_publication_date_from_plain_text(text, expected):
+    assert publication_date(text) == expected
+
+
+def test_a_dateline_without_a_year_is_the_latest_such_day():
+    text = "Titular\n\nMADRID, 3 feb (Europa Press).-\n\n" + BODY
+    assert publication_date(text, today=dt.date(2026, 12, 2)) == "2026-02-03"
+    assert publication_date(text, today=dt.date(2026, 1, 20)) == "2025-02-03"
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2026-01-15", "2026-01-15"), ("2026-01-15T22:30:00-03:00", "2026-01-15"),
+    ("Thu, 15 Jan 2026 10:00:00 +0000", "2026-01-15"), ("January 16, 2026", "2026-01-16"),
+    ("16 de enero de 2026", "2026-01-16"), ("", ""), ("soon", ""), ("2026-02-30", ""),
+])
+def test_metadata_dates_become_iso(value, expected):
+    assert normalise_published(value) == expected
+
+
+def test_mentioned_dates_take_the_year_nearest_the_publication():
+    text = ("La reunión será el 23 de enero; el 11 de diciembre ya se habían visto. "
+            "Habrá otra en febrero de 2026. On January 5 the talks began.")
+    got = mentioned_dates(text, published="2026-01-15")
+    assert ("2026-01-23", "2026-01-23") in got
+    assert ("2025-12-11", "2025-12-11") in got
+    assert ("2026-01-05", "2026-01-05") in got
+    assert ("2026-02-01", "2026-02-28") in got
+
+
+def test_articles_get_iso_dates_from_every_format():
+    articles, skipped = load_paths([FIXTURE], max_bytes=5_000_000)
+    assert skipped == []
+    dates = {Path(a.source).name if not a.source.startswith("http") else a.source.rsplit("/", 1)[-1]: a.published
+             for a in articles}
+    assert dates["diario-del-sur-huelga-portuaria.txt"] == "2026-01-14"  # a date line
+    assert dates["paro-puerto-valparaiso"] == "2026-01-14"  # HTML metadata
+    assert dates["huelga-puerto-valparaiso"] == "2026-01-15"  # .jsonl published
+    assert dates["ledger-rail-trial-ap.txt"] == "2026-02-05"  # PUBLISHED ON
+    assert dates["tren-madrid-lisboa-primera-prueba.txt"].endswith("-02-03")  # a dateline without a year
+    assert dates["madrid-lisbon-high-speed-link"] == ""  # no date anywhere
+
+
+def test_jsonl_published_in_any_common_format_is_stored_as_iso():
+    line = json.dumps({"title": "T", "text": BODY, "published": "Thu, 15 Jan 2026 10:00:00 +0000"})
+    [article], _ = parse_jsonl(line, source="feed.jsonl")
+    assert article.published == "2026-01-15"
+    assert make_article(key="k", title="T", text=BODY, source="s", published="nonsense").published == ""
