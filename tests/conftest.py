@@ -15,6 +15,14 @@ SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the real model (the `e5` fixture, directly or through the seed index) is
+    slow whether or not it says so: `scripts/test --fast` leaves it out."""
+    for item in items:
+        if "e5" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def e5():
     """The bundled multilingual-e5-small (one engine handle per test session)."""

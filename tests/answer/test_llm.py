@@ -217,10 +217,9 @@ def test_no_llm_call_when_it_is_off_or_the_answer_is_abstained(ask_with, standin
 # ---- untrusted article text ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def planted_dir(tmp_path_factory, hash_embedder):
+def build_planted(tmp_path_factory, embedder):
     """An index of the seed article plus one carrying a planted instruction and a fake
-    </passage> delimiter."""
+    </passage> delimiter, built with `embedder`: (data dir, articles folder)."""
     from cita.app import make_builder
     from tests.conftest import make_settings
 
@@ -229,10 +228,22 @@ def planted_dir(tmp_path_factory, hash_embedder):
                                        .read_text(encoding="utf-8"), encoding="utf-8")
     (articles / "planted.txt").write_text(PLANTED, encoding="utf-8")
     data_dir = tmp_path_factory.mktemp("planted-index")
-    builder = make_builder(make_settings(data_dir), hash_embedder)
+    builder = make_builder(make_settings(data_dir), embedder)
     builder.rebuild([articles])
     builder.close()
     return data_dir, articles
+
+
+@pytest.fixture(scope="module")
+def planted_dir(tmp_path_factory, hash_embedder):
+    """The planted index for the stand-in tests (HashEmbedder)."""
+    return build_planted(tmp_path_factory, hash_embedder)
+
+
+@pytest.fixture(scope="module")
+def planted_dir_e5(tmp_path_factory, e5):
+    """The planted index for the real model's test (the real embedder)."""
+    return build_planted(tmp_path_factory, e5)
 
 
 def test_a_planted_instruction_never_reaches_the_model(ask_with, standin, planted_dir):
@@ -398,10 +409,10 @@ def test_the_real_model_gives_a_cited_answer_or_the_quotes(llama_server, seed_da
 
 
 @pytest.mark.slow
-def test_the_real_model_over_a_planted_article(llama_server, planted_dir, e5, settings_for):
+def test_the_real_model_over_a_planted_article(llama_server, planted_dir_e5, e5, settings_for):
     from cita.app import make_answerer
 
-    data_dir, articles = planted_dir
+    data_dir, articles = planted_dir_e5
     settings = settings_for(data_dir, llm_base_url=llama_server, llm_model="gemma3-270m", llm_timeout_s=180)
     answer = make_answerer(settings, e5).ask(EN)
     print(f"\nplanted -> mode={answer.mode} note={answer.note!r}\n  {answer.answer[:300]!r}")
