@@ -30,6 +30,14 @@ def make_builder(settings: Settings, embedder: Embedder | None = None, *, progre
     return Builder(store or make_store(settings), embedder or make_embedder(settings), config, progress=progress)
 
 
+def make_fetcher(settings: Settings):
+    """HTTP for feeds and their pages (index/web.py), with the settings' limits."""
+    from index.web import Fetcher
+
+    return Fetcher(timeout=settings.fetch_timeout_s, deadline=3 * settings.fetch_timeout_s,
+                   max_bytes=int(settings.max_file_mb * 1_000_000), allow_private=settings.allow_private_urls)
+
+
 def make_llm(settings: Settings):
     if not settings.llm_enabled:
         return None

@@ -18,6 +18,8 @@ examples:
   cita index rebuild                 build the index from the articles folder (CITA_ARTICLES_DIR)
   cita index add https://example.com/news/story.html
   cita index status --json
+  cita feeds add https://example.com/   follow an outlet (its feed link is found on the home page)
+  cita index refresh                 index the new articles of every feed (e.g. from cron)
   cita ask "What did the US demand?"
   cita ask --today 2026-01-18 "¿Qué pasó la semana pasada?"
   cita ask --timeline "security talks"
@@ -48,12 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
     remove = isub.add_parser("remove", help="remove articles by id, source (path or URL) or title")
     remove.add_argument("articles", nargs="+", metavar="ARTICLE")
     remove.add_argument("--json", action="store_true", help="print the summary as JSON")
+    refresh = isub.add_parser("refresh", help="fetch every feed (`cita feeds`) and index the articles not "
+                              "indexed yet, in one step; one summary line per feed")
+    refresh.add_argument("--json", action="store_true", help="print one JSON object")
     merge = isub.add_parser("merge", help="copy the live rows of all segments into one (adds write small "
                             "segments; a merge makes them one again and drops removed rows)")
     merge.add_argument("--json", action="store_true", help="print the summary as JSON")
     status = isub.add_parser("status", help="what is indexed, with which model, since when")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.add_argument("--articles", action="store_true", help="list the articles too")
+
+    feeds = sub.add_parser("feeds", help="the news feeds (RSS, Atom, JSON Feed) `cita index refresh` follows")
+    fsub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION")
+    fsub.required = True
+    fadd = fsub.add_parser("add", help="follow a feed, given its URL or a site's home page that links to it")
+    fadd.add_argument("url", metavar="URL")
+    flist = fsub.add_parser("list", help="the feeds followed, with their last refresh")
+    flist.add_argument("--json", action="store_true", help="print one JSON object")
+    fremove = fsub.add_parser("remove", help="stop following a feed (by URL, number in `list`, or title); "
+                              "its articles stay in the index")
+    fremove.add_argument("feed", metavar="FEED")
 
     ask = sub.add_parser("ask", help="answer a question with quotes and sources")
     ask.add_argument("question", nargs="?", help="the question; with --json and no question, "
@@ -94,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     try:
         if args.command == "index":
+            if args.index_command == "refresh":
+                return cmd_refresh(args, settings)
             return cmd_index(args, settings)
+        if args.command == "feeds":
+            return cmd_feeds(args, settings)
         if args.command == "ask":
             return cmd_ask(args, settings)
         if args.command == "eval":
@@ -122,10 +142,11 @@ def user_message(error: Exception) -> str | None:
     from answer.llm import LLMConfigError
     from index.build import NothingIndexed
     from index.embedding import EmbeddingModelError
+    from index.feeds import FeedError
     from index.store import StoreError
 
     if isinstance(error, (StoreError, QuestionError, NothingIndexed, EmbeddingModelError, SettingsError,
-                          LLMConfigError)):
+                          LLMConfigError, FeedError)):
         return str(error)
     return None
 
@@ -256,6 +277,67 @@ def _count(values) -> dict[str, int]:
     for v in values:
         out[v] = out.get(v, 0) + 1
     return out
+
+
+# -- feeds ------------------------------------------------------------------------------------
+
+def cmd_feeds(args, settings: Settings) -> int:
+    from index.feeds import FeedList, add_feed, remove_feed
+
+    from .app import make_fetcher
+
+    if args.feeds_command == "add":
+        feed, new = add_feed(settings.data_dir, make_fetcher(settings), args.url)
+        state = "added" if new else "already followed"
+        print(f"{state}: {feed['url']} ({feed['title']})")
+        return 0
+    if args.feeds_command == "remove":
+        feed = remove_feed(settings.data_dir, args.feed)
+        if feed is None:
+            print(f"cita: no such feed: {args.feed} (see `cita feeds list`)", file=sys.stderr)
+            return 1
+        print(f"removed: {feed['url']} (its articles stay in the index; `cita index remove` drops them)")
+        return 0
+    feeds = FeedList(settings.data_dir).load()
+    if args.json:
+        print(json.dumps({"feeds": [{k: v for k, v in f.items() if k != "seen"} | {"seen": len(f.get("seen", []))}
+                                    for f in feeds]}, ensure_ascii=False))
+        return 0
+    if not feeds:
+        print("No feeds yet. Add one with: cita feeds add URL")
+    for n, f in enumerate(feeds, 1):
+        last = f"last refreshed {f['last_refresh']}: {f.get('last_result', '')}" if f.get("last_refresh") else "never refreshed"
+        print(f"{n}. {f['title']}  {f['url']}  ({last})")
+    return 0
+
+
+def cmd_refresh(args, settings: Settings) -> int:
+    from index.feeds import FeedList, refresh
+
+    from .app import make_builder, make_fetcher
+
+    if not FeedList(settings.data_dir).load():
+        print("cita: no feeds to refresh; add one with `cita feeds add URL`", file=sys.stderr)
+        return 1
+    builder = make_builder(settings, progress=sys.stderr.isatty() and not args.json)
+    try:
+        result = refresh(settings.data_dir, make_fetcher(settings), builder)
+    finally:
+        builder.close()
+    if args.json:
+        print(json.dumps({"feeds": [r.as_dict() for r in result.reports],
+                          "build": result.build.as_dict() if result.build else None,
+                          "build_error": result.build_error}, ensure_ascii=False))
+    else:
+        for r in result.reports:
+            print(r.line())
+        if result.build is not None:
+            print(result.build.line())
+        elif result.build_error:
+            print(f"nothing indexed: {result.build_error}")
+        else:
+            print("nothing new to index")
+    return 1 if all(r.error for r in result.reports) else 0
 
 
 # -- ask --------------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     chunk_vectors: Literal["embedded", "sentence-mean"] = "embedded"
     max_file_mb: float = 5.0
     abstain_threshold: float | None = None  # None: calibrated for the model
+    # Feeds (index/feeds.py)
+    refresh_minutes: float = 0.0  # the bot refreshes the feeds this often; 0: never
+    allow_private_urls: bool = False  # feeds and pages on loopback/private/link-local addresses
+    fetch_timeout_s: float = 10.0  # per read; a whole response gets three times this
     # Discord
     discord_token: SecretStr = Field(SecretStr(""), validation_alias="DISCORD_TOKEN")
     channels: Ids = frozenset()

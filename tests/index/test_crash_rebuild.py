@@ -9,6 +9,11 @@ goes to loading, chunking, writing Chroma, publishing and cleaning up. The kill 
 drawn uniformly over the part of a rebuild that holds the build lock (from just after the files
 are read until the process exits: chunking, writing, publishing, cleanup), measured on a
 complete rebuild first; the phase each kill hit is recorded in the figures.
+
+The second test kills adds (each writes one small segment), feed refreshes (fetching, building,
+saving what they saw) and segment merges the same way, and checks after each kill that readers
+see every row of the published generation once, that a completed refresh indexed every feed
+entry exactly once, and that a merge keeps exactly the rows readers saw.
 """
 
 from __future__ import annotations
@@ -195,3 +200,141 @@ def test_a_rebuild_killed_at_random_moments_never_loses_or_duplicates_anything(c
     assert current_generation(data) in gens and len(gens) <= 2, gens
     assert not unfinished(data)
     assert not (data / "trash").exists() or not any((data / "trash").iterdir())
+
+
+# -- adds, feed refreshes and segment merges killed -------------------------------------------
+
+def check_live(data_dir: Path, question: str) -> tuple[str, int]:
+    """The published generation as readers see it: (generation, rows missing, duplicated or
+    foreign), with `cita ask` answering from it."""
+    status, answer = run_checks(data_dir, question)
+    gen = current_generation(data_dir)
+    assert status["generation"] == gen and answer["generation"] == gen
+    assert not answer["abstained"] and answer["citations"]
+    manifest = json.loads((data_dir / "generations" / gen / "manifest.json").read_text())
+    rows = stored_rows(data_dir, gen)
+    bad = 0
+    for kind in ("chunks", "sentences"):
+        ids = [r[0] for r in rows[kind]]
+        bad += len(ids) - len(set(ids)) + abs(manifest[kind] - len(ids))
+    assert status["articles"] == len(manifest["articles"])
+    assert len({a["source"] for a in manifest["articles"]}) == len(manifest["articles"]), "an article twice"
+    bad += len({r[1] for r in rows["chunks"]} ^ {a["id"] for a in manifest["articles"]})
+    return gen, bad
+
+
+def kill_at_random(args: tuple[str, ...], data: Path, span: float, rng: random.Random, *, after_lock: bool,
+                   **env: str) -> str:
+    """Run `cita ARGS`, SIGKILL it `uniform(0, span)` s after it takes the build lock (or after it
+    starts), and say where it was."""
+    before = current_generation(data)
+    proc = popen_cita(*args, data_dir=data, **env)
+    deadline = time.monotonic() + 300
+    while after_lock and not holds_build_lock(data, proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0, span))
+    if proc.poll() is not None:
+        phase = "had already finished"
+    elif current_generation(data) != before:
+        phase = "after publishing"
+    elif unfinished(data):
+        phase = "writing a segment"
+    else:
+        phase = "before writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    reliability.count(SUITE, trials=1, faults=1)
+    return phase
+
+
+def timed(args: tuple[str, ...], data: Path, **env: str) -> float:
+    """Seconds from taking the build lock to exiting, for a complete run."""
+    proc = popen_cita(*args, data_dir=data, **env)
+    locked_at = None
+    while proc.poll() is None:
+        if locked_at is None and holds_build_lock(data, proc.pid):
+            locked_at = time.monotonic()
+        time.sleep(0.005)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    return time.monotonic() - (locked_at or time.monotonic())
+
+
+def test_adds_refreshes_and_merges_killed_at_random_moments_never_lose_or_duplicate(corpus, tmp_path):
+    from .feed_server import FeedServer, page, rss
+
+    src_data, _ = corpus
+    data = copy_index(src_data, tmp_path / "data")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    rng = random.Random(SEED + 1)
+    phases: Counter = Counter()
+
+    def new_article(n: int) -> Path:
+        path = extra / f"{n:04d}_extra.txt"
+        path.write_text(f"Nueva obra {n} en {CITIES[n % len(CITIES)]}\n\nEl ayuntamiento anunció la obra {n} con "
+                        f"un presupuesto de {n + 5} millones de euros. Las obras empezarán en primavera.\n",
+                        encoding="utf-8")
+        return path
+
+    question = "¿Cuánto cuesta el plan 7 de {}?".format(CITIES[7 % len(CITIES)])
+    span = timed(("index", "add", str(new_article(0))), data)
+    for trial in range(1, KILLS // 4 + 1):
+        phases["add " + kill_at_random(("index", "add", str(new_article(trial))), data, span, rng,
+                                       after_lock=True)] += 1
+        _, bad = check_live(data, question)
+        reliability.count(SUITE, data_lost=bad)
+        assert bad == 0, f"add trial {trial}"
+
+    # feeds: a refresh killed while it fetches, builds or saves what it saw
+    server = FeedServer()
+    try:
+        items = []
+        for i in range(4):
+            title = f"Crónica {i} de la riada en {CITIES[i]}"
+            server.route(f"/news/{i}.html", page(title, f"La riada {i} dejó {100 + i} litros por metro cuadrado "
+                                                       f"en {CITIES[i]} durante la noche del domingo.\n\nLos "
+                                                       f"bomberos atendieron {20 + i} avisos en la ciudad."))
+            items.append((title, f"{server.base}/news/{i}.html"))
+        feed = server.route("/rss.xml", rss("El Diario", items), content_type="application/rss+xml")
+        env = {"CITA_ALLOW_PRIVATE_URLS": "true"}
+        assert run_cita("feeds", "add", feed, data_dir=data, **env).returncode == 0
+        for trial in range(KILLS // 4):
+            phases["refresh " + kill_at_random(("index", "refresh"), data, 12.0, rng, after_lock=False, **env)] += 1
+            json.loads((data / "feeds.json").read_text())  # never half-written
+            _, bad = check_live(data, question)
+            reliability.count(SUITE, data_lost=bad)
+            assert bad == 0, f"refresh trial {trial}"
+        done = run_cita("index", "refresh", "--json", data_dir=data, **env)
+        assert done.returncode == 0, done.stderr
+        gen, bad = check_live(data, question)
+        assert bad == 0
+        manifest = json.loads((data / "generations" / gen / "manifest.json").read_text())
+        sources = [a["source"] for a in manifest["articles"]]
+        assert sorted(s for s in sources if s.startswith(server.base)) == sorted(link for _, link in items), \
+            "every entry indexed exactly once"
+        assert run_cita("index", "refresh", "--json", data_dir=data, **env).returncode == 0
+        assert current_generation(data) == gen, "nothing new, nothing rewritten"
+    finally:
+        server.close()
+
+    # merges killed at random moments; a complete one keeps exactly the rows readers saw
+    seen = Counter(stored_rows(data, current_generation(data))["chunks"])
+    segments_before = len(json.loads((data / "generations" / current_generation(data) / "manifest.json")
+                                     .read_text())["segments"])
+    assert segments_before > 1
+    span = max(timed(("index", "merge"), copy_index(data, tmp_path / "probe")), 0.5)
+    for trial in range(KILLS // 4):
+        phases["merge " + kill_at_random(("index", "merge"), data, span, rng, after_lock=True)] += 1
+        _, bad = check_live(data, question)
+        reliability.count(SUITE, data_lost=bad)
+        assert bad == 0, f"merge trial {trial}"
+        assert Counter(stored_rows(data, current_generation(data))["chunks"]) == seen
+    final = run_cita("index", "merge", "--json", data_dir=data)
+    assert final.returncode == 0, final.stderr
+    gen = current_generation(data)
+    assert json.loads(final.stdout)["segments"] == 1
+    assert Counter(stored_rows(data, gen)["chunks"]) == seen, "the same rows after the merge"
+    _, bad = check_live(data, question)
+    assert bad == 0
+    reliability.note(SUITE, "adds, refreshes, merges killed by phase", dict(phases))
