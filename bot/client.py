@@ -85,7 +85,7 @@ async def point_discord_py_at(api_url: str) -> None:
 
 
 async def create_bot(settings: Settings, *, answerer, builder_factory: Callable[[], object] | None = None,
-                     **client_kwargs) -> commands.Bot:
+                     refresher: Callable[[], object] | None = None, **client_kwargs) -> commands.Bot:
     """The client with Cita's cog on it, ready for `start(token)`. Call it in the event loop
     that will run the bot."""
     if settings.discord_api_url:
@@ -108,7 +108,8 @@ async def create_bot(settings: Settings, *, answerer, builder_factory: Callable[
         bot: commands.Bot = commands.AutoShardedBot(NO_PREFIX, **client_kwargs)
     else:
         bot = commands.Bot(NO_PREFIX, **client_kwargs)
-    await bot.add_cog(CitaCog(bot, settings, answerer=answerer, builder_factory=builder_factory))
+    await bot.add_cog(CitaCog(bot, settings, answerer=answerer, builder_factory=builder_factory,
+                              refresher=refresher))
     return bot
 
 

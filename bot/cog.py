@@ -25,6 +25,7 @@ from discord.ext import commands
 
 from answer.answering import QuestionError
 from index.build import NothingIndexed
+from index.feeds import FeedError, FeedList
 from index.store import StoreError
 
 from . import guards, replies
@@ -44,6 +45,7 @@ HISTORY_LIMIT = 20
 DRAIN_S = 15.0  # on shutdown, how long answers in progress may take to be sent
 
 NOT_ALLOWED_TO_REINDEX = "Only members with the **Manage Server** permission can rebuild the index."
+NOT_ALLOWED_TO_REFRESH = "Only members with the **Manage Server** permission can refresh the feeds."
 REINDEX_RUNNING = "A rebuild is already running; I'll use the new index as soon as it is published."
 ANSWER_FAILED = "Sorry, something went wrong while answering; the error has been logged."
 STOPPING = "I'm restarting: ask again in a minute."
@@ -76,15 +78,19 @@ def _parent_id(channel) -> int | None:
 
 
 class CitaCog(commands.Cog, name="Cita"):
-    """Questions by mention, thread follow-up, DM and `/ask`; `/sources`, `/help`, `/reindex`;
-    ratings by reaction."""
+    """Questions by mention, thread follow-up, DM and `/ask`; `/sources`, `/help`, `/reindex`,
+    `/refresh`; ratings by reaction; the scheduled feed refresh (CITA_REFRESH_MINUTES)."""
 
     def __init__(self, bot: commands.Bot, settings: Settings, *, answerer,
-                 builder_factory: Callable[[], object] | None = None) -> None:
+                 builder_factory: Callable[[], object] | None = None,
+                 refresher: Callable[[], object] | None = None) -> None:
         self.bot = bot
         self.settings = settings
         self.answerer = answerer
         self.builder_factory = builder_factory
+        # fetches the feeds and adds their new articles (index.feeds.refresh, wired in cita/)
+        self.refresher = refresher
+        self._refresh_task: asyncio.Task | None = None
         self.gate = guards.Gate(cooldown_s=settings.cooldown_s, max_pending=settings.max_pending,
                                 workers=ANSWER_WORKERS)
         self.channel_policy = guards.ChannelPolicy(settings.channels)
@@ -101,6 +107,8 @@ class CitaCog(commands.Cog, name="Cita"):
         self.bot.tree.error(self._on_app_command_error)
 
     async def cog_unload(self) -> None:
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     @commands.Cog.listener()
@@ -110,6 +118,8 @@ class CitaCog(commands.Cog, name="Cita"):
         if not self._synced:
             self._synced = True
             await self._sync_commands()
+        if self.settings.refresh_minutes > 0 and self.refresher is not None and self._refresh_task is None:
+            self._refresh_task = asyncio.create_task(self._refresh_every(self.settings.refresh_minutes * 60))
 
     async def _sync_commands(self) -> None:
         try:
@@ -411,7 +421,12 @@ class CitaCog(commands.Cog, name="Cita"):
         except StoreError as e:
             await send_replies([replies.text_reply(f"I can't read the index right now: {e}")], followup)
             return
-        await send_replies([replies.sources_reply(manifest.get("articles", []), page)], followup)
+        try:
+            feeds = await asyncio.to_thread(FeedList(self.settings.data_dir).load)
+        except FeedError as e:
+            log.warning("%s", e)
+            feeds = []
+        await send_replies([replies.sources_reply(manifest.get("articles", []), page, feeds=feeds)], followup)
 
     @app_commands.command(name="help", description="How to ask Cita questions")
     async def help_(self, interaction: discord.Interaction) -> None:
@@ -463,6 +478,68 @@ class CitaCog(commands.Cog, name="Cita"):
             builder.close()
         self.answerer.library.view(refresh=True)  # serve the new generation from the next question
         return summary
+
+    # -- feeds: the scheduled refresh and /refresh ---------------------------------------------
+
+    async def _refresh_every(self, seconds: float) -> None:
+        """Refresh the feeds now and then every `seconds`, in a worker thread of its own (answers
+        go on meanwhile, from the generation being replaced until the new one is published)."""
+        while not self.bot.is_closed() and not self.stopping:
+            try:
+                await self.refresh_feeds("scheduled")
+            except Exception:
+                log.exception("the scheduled feed refresh failed")
+            await asyncio.sleep(seconds)
+
+    async def refresh_feeds(self, why: str) -> str | None:
+        """Run one refresh (None when a rebuild or refresh is already running); its report."""
+        if self.refresher is None or self._rebuild_lock.locked():
+            return None
+        async with self._rebuild_lock:
+            log.info("feed refresh (%s)", why)
+            result = await asyncio.to_thread(self._refresh)
+        lines = [r.line() for r in result.reports]
+        if result.build is not None:
+            lines.append(result.build.line())
+        elif result.build_error:
+            lines.append(f"nothing indexed: {result.build_error}")
+        else:
+            lines.append("nothing new to index")
+        log.info("feed refresh done: %s", " | ".join(lines))
+        return "\n".join(lines)
+
+    def _refresh(self):
+        result = self.refresher()
+        if result.build is not None:
+            self.answerer.library.view(refresh=True)  # serve the new articles from the next question
+        return result
+
+    @app_commands.command(name="refresh", description="Fetch the news feeds now and index their new articles "
+                          "(Manage Server only)")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def refresh(self, interaction: discord.Interaction) -> None:
+        # Discord's default_permissions is only a hint that server admins can change: check here.
+        if interaction.guild is None or not interaction.permissions.manage_guild:
+            await self._refuse(interaction, NOT_ALLOWED_TO_REFRESH)
+            return
+        if self.refresher is None:
+            await self._refuse(interaction, "Refreshing feeds is not available in this process.")
+            return
+        if self._rebuild_lock.locked():
+            await self._refuse(interaction, REINDEX_RUNNING)
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        try:
+            report = await self.refresh_feeds(f"/refresh by {interaction.user.id}")
+        except (StoreError, NothingIndexed) as e:
+            report = f"The refresh failed: {e}"
+        except Exception:
+            log.exception("feed refresh failed")
+            report = "The refresh failed unexpectedly; the error has been logged."
+        if report is None:
+            report = REINDEX_RUNNING
+        await send_replies([replies.text_reply(report)], functools.partial(interaction.followup.send, ephemeral=True))
 
     async def _on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CheckFailure):

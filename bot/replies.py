@@ -377,8 +377,23 @@ def sources_page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
     return max(1, math.ceil(total / per_page))
 
 
-def sources_reply(articles: list[dict], page: int = 1, *, per_page: int = SOURCES_PER_PAGE) -> Reply:
-    """Page `page` (from 1; clamped) of the indexed articles, newest first."""
+def feeds_field(feeds: list[dict]) -> dict:
+    """The feeds Cita follows and when each was last refreshed, as one embed field."""
+    lines = []
+    for f in feeds:
+        when = f"last refreshed {f['last_refresh'].replace('T', ' ').rstrip('Z')} UTC" if f.get("last_refresh") \
+            else "not refreshed yet"
+        result = f" ({f['last_result']})" if f.get("last_result") else ""
+        lines.append(clip(f"• {f.get('title') or f['url']} <{f['url']}>: {when}{result}", FIELD_VALUE_LIMIT // 4))
+    value = "\n".join(lines)
+    if len(value) > FIELD_VALUE_LIMIT:
+        value = clip(value, FIELD_VALUE_LIMIT)
+    return {"name": f"Feeds ({len(feeds)})", "value": value or "None", "inline": False}
+
+
+def sources_reply(articles: list[dict], page: int = 1, *, per_page: int = SOURCES_PER_PAGE,
+                  feeds: list[dict] | None = None) -> Reply:
+    """Page `page` (from 1; clamped) of the indexed articles, newest first; and the feeds followed."""
     ordered = sorted(articles, key=lambda a: (a.get("published") or "", a.get("title") or ""), reverse=True)
     pages = sources_page_count(len(ordered), per_page)
     page = min(max(1, page), pages)
@@ -389,8 +404,11 @@ def sources_reply(articles: list[dict], page: int = 1, *, per_page: int = SOURCE
     footer = f"Page {page} of {pages} · {len(ordered)} article{'s' if len(ordered) != 1 else ''}"
     if pages > 1:
         footer += " · /sources page:N shows another page"
-    return Reply(embeds=[{"type": "rich", "title": "Indexed articles", "description": description,
-                          "color": INFO_COLOR, "footer": {"text": footer}}])
+    embed = {"type": "rich", "title": "Indexed articles", "description": description,
+             "color": INFO_COLOR, "footer": {"text": footer}}
+    if feeds:
+        embed["fields"] = [feeds_field(feeds)]
+    return Reply(embeds=[embed])
 
 
 def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: bool) -> Reply:
@@ -411,6 +429,7 @@ def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: 
         "**Other commands**",
         "• `/sources` lists the indexed articles.",
         "• `/reindex` rebuilds the index from the articles folder (Manage Server permission).",
+        "• `/refresh` fetches the news feeds now and indexes their new articles (Manage Server permission).",
         "",
         "If the articles don't answer a question I say so instead of guessing. " + FEEDBACK_HINT,
     ])

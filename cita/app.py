@@ -38,6 +38,23 @@ def make_fetcher(settings: Settings):
                    max_bytes=int(settings.max_file_mb * 1_000_000), allow_private=settings.allow_private_urls)
 
 
+def make_refresher(settings: Settings, embedder: Embedder | None = None, *, store: Store | None = None):
+    """A function that refreshes every feed once (index.feeds.refresh) and returns its result.
+    It embeds 4 texts per model call: the bot's questions share the model and wait for one call."""
+
+    def refresh_once():
+        from index.feeds import refresh
+
+        builder = make_builder(settings, embedder, store=store)
+        builder.embed_batch = 4
+        try:
+            return refresh(settings.data_dir, make_fetcher(settings), builder)
+        finally:
+            builder.close()
+
+    return refresh_once
+
+
 def make_llm(settings: Settings):
     if not settings.llm_enabled:
         return None

@@ -17,7 +17,7 @@ from bot.client import StartupError, create_bot, invite_link, shutdown
 from index.embedding import EmbeddingModelError
 from index.store import IndexMissing, StoreError
 
-from .app import make_answerer, make_builder
+from .app import make_answerer, make_builder, make_refresher
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def _run(settings: Settings, token: str, client_kwargs: dict) -> int:
     async def main() -> None:
         bot = await create_bot(settings, answerer=answerer,
                                builder_factory=lambda: make_builder(settings, embedder, store=store),
+                               refresher=make_refresher(settings, embedder, store=store),
                                **client_kwargs)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

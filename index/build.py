@@ -144,6 +144,9 @@ class Builder:
         self.progress = progress
         self.cache = EmbeddingCache(store.data_dir / "cache" / "embeddings.sqlite", embedder.name, embedder.dim)
         self._bar = _progress(0, enabled=False)
+        # texts per model call; the bot's background refresh uses small batches, so that a
+        # question waiting for the (shared, serialised) model waits for one small batch at most
+        self.embed_batch = EMBED_BATCH
 
     # -- public operations ------------------------------------------------------------------
 
@@ -450,8 +453,8 @@ class Builder:
         missing = [k for k in keys if k not in found]
         if count:
             summary.reused += len(keys) - len(missing)
-        for i in range(0, len(missing), EMBED_BATCH):
-            part = missing[i:i + EMBED_BATCH]
+        for i in range(0, len(missing), self.embed_batch):
+            part = missing[i:i + self.embed_batch]
             vecs = self.embedder.passages([texts_by_key[k] for k in part])
             fresh = dict(zip(part, vecs))
             self.cache.put_many(fresh)

@@ -109,14 +109,15 @@ def parse_feed(body: bytes, url: str) -> Parsed:
     import feedparser
 
     try:
-        parsed = feedparser.parse(body, response_headers={"content-location": url},
+        parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": "application/xml"},
                                   sanitize_html=False, resolve_relative_uris=False)
     except Exception as e:  # feedparser is lenient, but hostile bytes are hostile
         raise FeedError(f"the feed could not be parsed ({e.__class__.__name__})") from None
     if not parsed.get("version"):
         reason = parsed.get("bozo_exception")
         raise FeedError("not an RSS, Atom or JSON feed" + (f" ({_short(reason)})" if reason else ""))
-    if parsed.get("bozo") and not parsed.entries:
+    benign = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    if parsed.get("bozo") and not parsed.entries and not isinstance(parsed.get("bozo_exception"), benign):
         # feedparser's lenient parser keeps what it could read of a broken document: with no
         # entry in it there is nothing to follow
         raise FeedError(f"malformed feed ({_short(parsed.get('bozo_exception'))})")

@@ -295,6 +295,7 @@ def test_the_slash_commands_are_registered_with_reindex_hinted_for_managers(stan
     put = standin.wait_for(lambda r: r.matches("PUT", rf"/applications/{standin.app_id}/commands"),
                            what="the commands registered at startup")
     by_name = {c["name"]: c for c in put.json}
-    assert set(by_name) == {"ask", "sources", "help", "reindex"}
+    assert set(by_name) == {"ask", "sources", "help", "reindex", "refresh"}
     assert int(by_name["reindex"]["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert int(by_name["refresh"]["default_member_permissions"]) == 1 << 5
     assert by_name["ask"]["options"][0]["name"] == "question" and by_name["ask"]["options"][0]["required"]
