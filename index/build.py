@@ -35,9 +35,10 @@ from .text import sentence_id
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5  # bump when the stored layout changes; older generations then need a rebuild
+FORMAT = 6  # bump when the stored layout changes; older generations then need a rebuild
 # (4: chunks as windows over the sentence spans; segments; per-article row counts;
-#  5: articles carry ISO dates, the dates their text mentions and their wire-copy group)
+#  5: articles carry ISO dates, the dates their text mentions and their wire-copy group;
+#  6: wire-copy signatures by our own MinHash, index/copies.py)
 # How a chunk gets its vector: "embedded" (the model reads the chunk) or "sentence-mean" (the
 # normalised mean of its sentences' vectors, which are embedded anyway: half the model work per
 # build, at a small cost in recall; README "Performance")

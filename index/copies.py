@@ -1,18 +1,24 @@
 """Wire copies: articles whose text is essentially the same (one agency story republished by
 several outlets, the same page under two URLs) form one group.
 
-Each article gets a MinHash signature of its body when it is indexed (128 permutations of
-word 3-grams, datasketch), stored with it in the manifest; groups are the connected
-components of the pairs whose estimated Jaccard similarity is at least THRESHOLD, found with
-MinHash-LSH. Signatures are computed once per article, so a build computes them only for the
-articles it adds and regroups from the stored ones (an LSH over a few thousand signatures takes
-a few hundredths of a second). Re-worded coverage of the same event is *not* a copy: that needs
-meaning, not shared word runs, and is left to ranking.
+Each article gets a MinHash signature of its body when it is indexed (128 hash functions over
+its word 3-grams), stored with it in the manifest; groups are the connected components of the
+pairs whose estimated Jaccard similarity is at least THRESHOLD, found by banded LSH (42 bands of
+3 rows: a pair at Jaccard 0.5 shares a band with probability 0.996, at 0.2 with 0.29, and every
+candidate is checked against its signature). Signatures are computed once per article, so a
+build computes them only for the articles it adds and regroups from the stored ones.
+
+MinHash and LSH are our own (numpy, ~40 lines) rather than datasketch's: importing datasketch
+pulls in scipy.integrate (1.4 s cold, 0.5 s with scipy already loaded, measured here) and its LSH
+computes its band layout by numerical integration on every construction (27 ms), which a small
+`cita index add` would pay each time. Re-worded coverage of the same event is *not* a copy:
+that needs meaning, not shared word runs, and is left to ranking.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Iterable
 
@@ -21,6 +27,10 @@ import numpy as np
 from .text import fold
 
 NUM_PERM = 128
+BANDS, ROWS = 42, 3  # LSH layout (126 of the 128 values)
+# Members kept per bucket: a text republished hundreds of times fills its buckets with copies
+# already joined; later ones still meet enough of them to join (and other texts other bands).
+BUCKET_CAP = 16
 # Word 3-grams, and a threshold well below the 0.8 usual for exact near-duplicates: copies of a
 # wire text are edited by each outlet (a clause dropped, "este miércoles" -> "el miércoles", a
 # sentence cut). On the fixture's three copies of one EFE text the Jaccard similarity of 5-word
@@ -28,9 +38,15 @@ NUM_PERM = 128
 # one event share only names and set phrases (3-gram Jaccard well under 0.2).
 THRESHOLD = 0.5
 SHINGLE_WORDS = 3
-SCHEME = "affine32"  # datasketch 2's hashing, named so stored signatures stay comparable
 BODY_MIN_WORDS = 12  # paragraphs shorter than this (headline, byline, date line, caption) are left out
 _WORD = re.compile(r"\w+", re.UNICODE)
+_PRIME = np.uint64((1 << 61) - 1)
+_MASK = np.uint64(0xFFFFFFFF)
+# the hash functions h_i(x) = ((a_i * x + b_i) mod p) & 0xFFFFFFFF, fixed by the seed so that
+# signatures stored by one build compare with those of the next
+_RNG = np.random.default_rng(20260115)
+_A = _RNG.integers(1, 1 << 32, size=NUM_PERM, dtype=np.uint64)
+_B = _RNG.integers(0, 1 << 32, size=NUM_PERM, dtype=np.uint64)
 
 
 def _body_words(text: str) -> list[str]:
@@ -46,21 +62,23 @@ def _body_words(text: str) -> list[str]:
     return words or _WORD.findall(fold(text))
 
 
+def _hash32(shingle: str) -> int:
+    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=4).digest(), "little")
+
+
 def signature(text: str) -> str:
     """The MinHash signature of an article's body, as base64 (stored in the manifest)."""
-    from datasketch import MinHash
-
     words = _body_words(text)
     n = SHINGLE_WORDS if len(words) >= 3 * SHINGLE_WORDS else 2
-    shingles = {" ".join(words[i:i + n]).encode() for i in range(max(1, len(words) - n + 1))}
-    m = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
-    m.update_batch(list(shingles))
-    return base64.b64encode(m.hashvalues.astype("<u4").tobytes()).decode("ascii")
+    shingles = {" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1))}
+    x = np.fromiter((_hash32(sh) for sh in shingles), dtype=np.uint64, count=len(shingles))
+    values = ((np.outer(x, _A) + _B) % _PRIME) & _MASK  # a * x < 2**64: no overflow
+    return base64.b64encode(values.min(axis=0).astype("<u4").tobytes()).decode("ascii")
 
 
 def _values(sig: str) -> np.ndarray | None:
     try:
-        values = np.frombuffer(base64.b64decode(sig, validate=True), dtype="<u4").astype(np.uint32)
+        values = np.frombuffer(base64.b64decode(sig, validate=True), dtype="<u4")
     except (ValueError, TypeError):
         return None
     return values if len(values) == NUM_PERM else None
@@ -76,10 +94,8 @@ def similarity(a: str, b: str) -> float:
 
 def group_articles(articles: Iterable[dict]) -> dict[str, str]:
     """article id -> group id, for manifest entries carrying "id" and "minhash" (entries without
-    a signature are groups of their own). A group's id is its first member by publication date
-    (undated last), then id: the original, as far as the dates tell."""
-    from datasketch import LeanMinHash, MinHashLSH
-
+    a valid signature are groups of their own). A group's id is its first member by publication
+    date (undated last), then id: the original, as far as the dates tell."""
     entries = list(articles)
     parent = {a["id"]: a["id"] for a in entries}
 
@@ -89,25 +105,29 @@ def group_articles(articles: Iterable[dict]) -> dict[str, str]:
             x = parent[x]
         return x
 
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    buckets: dict[bytes, list[str]] = {}
     values: dict[str, np.ndarray] = {}
     for a in entries:
         v = _values(a.get("minhash") or "")
         if v is None:
             continue
-        m = LeanMinHash(seed=1, hashvalues=v, scheme=SCHEME)
-        for other in lsh.query(m):
-            ra, rb = find(a["id"]), find(other)
-            if ra != rb and float(np.mean(values[other] == v)) >= THRESHOLD:
-                parent[ra] = rb
-        lsh.insert(a["id"], m)
         values[a["id"]] = v
-    members: dict[str, list[dict]] = {}
+        raw = v.tobytes()
+        for band in range(BANDS):
+            key = bytes([band]) + raw[band * ROWS * 4:(band + 1) * ROWS * 4]
+            members = buckets.setdefault(key, [])
+            for other in members:
+                ra, rb = find(a["id"]), find(other)
+                if ra != rb and float(np.mean(values[other] == v)) >= THRESHOLD:
+                    parent[ra] = rb
+            if len(members) < BUCKET_CAP:
+                members.append(a["id"])
+    groups: dict[str, list[dict]] = {}
     for a in entries:
-        members.setdefault(find(a["id"]), []).append(a)
+        groups.setdefault(find(a["id"]), []).append(a)
     out: dict[str, str] = {}
-    for group in members.values():
-        first = min(group, key=lambda a: (a.get("published") or "9999", a["id"]))["id"]
-        for a in group:
+    for members in groups.values():
+        first = min(members, key=lambda a: (a.get("published") or "9999", a["id"]))["id"]
+        for a in members:
             out[a["id"]] = first
     return out

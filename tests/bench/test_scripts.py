@@ -68,6 +68,8 @@ def test_index_throughput_prints_both_builds_and_the_unchanged_rebuild():
                  chunks / number(f["sentence_mean_build_s"]) / number(f["raw_chunks_per_s"]))
     assert number(f["unchanged_rebuild_embeddings"]) == 0 and f["unchanged_published_new_generation"] == "False"
     assert int(f["unchanged_command_embeddings"]) == 0
+    assert close(f["news_share_of_build"], (number(f["news_dates_s"]) + number(f["news_grouping_s"])) / build_s)
+    assert number(f["news_share_of_build"]) < 0.5 and number(f["news_regroup_s"]) >= 0
     # sentence-mean skips the chunk pass, and only that: at most one embedding fewer per chunk
     saved = int(f["build_embedded"]) - int(f["sentence_mean_build_embedded"])
     assert 0 < saved <= chunks, "no chunk pass"
