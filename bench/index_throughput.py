@@ -15,12 +15,20 @@
 2. Unchanged: `Builder.rebuild` of the unchanged 2,800-article corpus behind the 10,000-chunk
    index (built by the first run of bench/answer_latency.py or of this script), in-process and
    as the `cita index rebuild` command.
+3. Adds (`--add-only` runs just this part, in a few minutes): `Builder.add` of 5 new articles to
+   an index of the 2,800-article corpus (10,000+ chunks) and to one of its first 30 articles
+   (about 100 chunks), 5 trials each on a fresh copy of the index (wall and CPU time); `add_overhead_ratio` is the
+   median time on the large index over the median on the small one, `add_5_overhead_s` the
+   median time on the large index minus the time the add spent in the model. Both indexes are
+   built with the deterministic `hash-test` embedder (no model: the 10,000-chunk index builds in
+   minutes instead of an hour), so the timings are the index's own work, not the model's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -53,6 +61,81 @@ def write_paragraph_articles(folder: Path, limit: int | None = None) -> Path:
     return folder
 
 
+class TimedEmbedder:
+    """An embedder that adds up the time spent in it."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim
+        self.seconds = 0.0
+
+    def query(self, text: str):
+        return self.inner.query(text)
+
+    def passages(self, texts: list[str]):
+        t = time.perf_counter()
+        try:
+            return self.inner.passages(texts)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+def add_overhead(*, articles: int = BIG_ARTICLES, small_articles: int = 30, adds: int = 5,
+                 trials: int = 5) -> dict:
+    """Adding `adds` articles to a large and to a small index (module docstring, part 3)."""
+    import statistics
+
+    from bench.corpus import make_articles, write_corpus
+    from cita.app import make_builder, make_embedder
+
+    base = BENCH / "add"
+    small_articles = min(small_articles, max(1, articles // 2))  # smoke runs: a smaller corpus
+    records = make_articles(articles + adds)
+    corpus = write_corpus(base / f"corpus-{articles}", articles)
+    small = base / f"corpus-small-{small_articles}"
+    small.mkdir(parents=True, exist_ok=True)
+    (small / "small.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                               for r in records[:small_articles]), encoding="utf-8")
+    new = base / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    (new / "new.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                           for r in records[articles:]), encoding="utf-8")
+
+    figures: dict = {}
+    times: dict[str, list[tuple[float, float]]] = {}
+    for label, folder in (("large", corpus), ("small", small)):
+        data = base / f"index-{label}-{articles if label == 'large' else small_articles}"
+        settings = settings_for(data, CITA_EMBED_MODEL="hash-test")
+        embedder = TimedEmbedder(make_embedder(settings))
+        builder = make_builder(settings, embedder)
+        built = builder.rebuild([folder])
+        builder.close()
+        figures[f"add_{label}_index_chunks"] = built.chunks
+        runs = []
+        for _ in range(trials):
+            trial = base / f"trial-{label}"
+            shutil.rmtree(trial, ignore_errors=True)
+            shutil.copytree(data, trial, ignore=shutil.ignore_patterns("readers", "*.lock", "trash"))
+            builder = make_builder(settings.replace(data_dir=trial), embedder)
+            os.sync()  # the copy's dirty pages are written now, not by the add's fsyncs
+            embedder.seconds = 0.0
+            t, c = time.perf_counter(), time.process_time()
+            summary = builder.add([str(new / "new.jsonl")])
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            builder.close()
+            assert summary.articles == built.articles + adds and summary.segments == 2, summary
+            runs.append((wall, embedder.seconds, cpu))
+        shutil.rmtree(base / f"trial-{label}", ignore_errors=True)
+        times[label] = runs
+        figures[f"add_{adds}_{label}_s"] = statistics.median(r[0] for r in runs)
+        figures[f"add_{adds}_{label}_cpu_s"] = statistics.median(r[2] for r in runs)
+    figures["add_overhead_cpu_ratio"] = figures[f"add_{adds}_large_cpu_s"] / figures[f"add_{adds}_small_cpu_s"]
+    figures["add_overhead_ratio"] = figures[f"add_{adds}_large_s"] / figures[f"add_{adds}_small_s"]
+    figures[f"add_{adds}_overhead_s"] = statistics.median(w - e for w, e, _ in times["large"])
+    figures[f"add_{adds}_embed_s"] = statistics.median(e for _, e, _ in times["large"])
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=BIG_ARTICLES,
@@ -61,7 +144,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="only this many XQuAD paragraphs per language for the build from nothing (smoke run)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="also write a pyinstrument profile of the build from nothing to this .html file")
+    parser.add_argument("--add-only", action="store_true",
+                        help="only the adds (part 3): 5 articles added to a large and a small index")
     args = parser.parse_args(argv)
+    if args.add_only:
+        figures = add_overhead(articles=args.articles)
+        smoke = args.articles != BIG_ARTICLES
+        report("index_throughput_add-smoke" if smoke else "index_throughput_add", figures, notes=[
+            f"5 articles added to a {figures['add_large_index_chunks']}-chunk and a "
+            f"{figures['add_small_index_chunks']}-chunk index, both built with the hash-test embedder "
+            "(no model); median of 5 trials, each on a fresh copy"])
+        return 0
 
     from cita.app import make_builder, make_embedder
     from index.articles import load_paths
@@ -187,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "unchanged_rebuild_s": unchanged_s,
         "unchanged_rebuild_embeddings": unchanged.embedded,
     }
+    figures = {**add_overhead(articles=args.articles), **figures}
     smoke = args.articles != BIG_ARTICLES or args.paragraphs is not None
     report("index_throughput-smoke" if smoke else "index_throughput", figures, notes=[
         f"from nothing: {summary.articles} XQuAD paragraphs (es+en) as articles, empty cache; the build "

@@ -82,7 +82,9 @@ def _pid_alive(pid: int) -> bool:
 def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False)
+        # dumps, not dump: dump writes piece by piece through the pure-Python encoder (0.5 s for
+        # the 3 MB manifest of 2,800 articles, on every add), dumps uses the C one (a few ms)
+        f.write(json.dumps(data, ensure_ascii=False))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -131,12 +133,26 @@ class _StoreBase:
     def manifest(self, generation: str) -> dict:  # pragma: no cover
         raise NotImplementedError
 
+    def _segments_known(self, generation: str) -> list[str]:
+        """The segments a published generation reads. Manifests never change once published, so
+        what this store read or published is remembered (an add's cleanup then reads no 3 MB
+        manifest again)."""
+        known = self.__dict__.setdefault("_segments_memo", {})
+        if generation not in known:
+            known[generation] = segments_of(self.manifest(generation))
+        return known[generation]
+
+    def _remember(self, generation: str, manifest: dict) -> dict:
+        with contextlib.suppress(KeyError, TypeError):
+            self.__dict__.setdefault("_segments_memo", {})[generation] = segments_of(manifest)
+        return manifest
+
     def _protected(self, current: str | None, kept: set[str]) -> set[str]:
         """The generations to keep and every segment their manifests read."""
         keep = {g for g in (current, *kept) if g}
         for gen in list(keep):
             with contextlib.suppress(StoreError, KeyError, TypeError):
-                keep.update(segments_of(self.manifest(gen)))
+                keep.update(self._segments_known(gen))
         return keep
 
     @contextlib.contextmanager
@@ -200,7 +216,8 @@ class LocalStore(_StoreBase):
 
     def manifest(self, generation: str) -> dict:
         try:
-            return json.loads((self._dir(generation) / "manifest.json").read_text(encoding="utf-8"))
+            return self._remember(generation, json.loads((self._dir(generation) / "manifest.json")
+                                                         .read_text(encoding="utf-8")))
         except (OSError, ValueError) as e:
             raise StoreError(f"generation {generation} has no readable manifest: {e}") from None
 
@@ -302,6 +319,7 @@ class LocalStore(_StoreBase):
         gdir = self._dir(generation)
         gdir.mkdir(parents=True, exist_ok=True)  # a remove publishes a manifest and no segment
         _write_json_atomic(gdir / "manifest.json", manifest)
+        self._remember(generation, manifest)
         with contextlib.suppress(FileNotFoundError):
             (gdir / "builder.pid").unlink()
         _write_json_atomic(self.data_dir / "current.json", {"generation": generation})
@@ -423,7 +441,7 @@ class ServerStore(_StoreBase):
         got = self._call(lambda: self._meta().get(ids=[f"manifest:{generation}"], include=["documents"]))
         if not got["ids"]:
             raise StoreError(f"generation {generation} has no manifest on the {self.description}")
-        return json.loads(got["documents"][0])
+        return self._remember(generation, json.loads(got["documents"][0]))
 
     def create(self, generation: str):
         return tuple(_Guarded(self, self._call(lambda k=k: self._client().create_collection(
@@ -450,6 +468,7 @@ class ServerStore(_StoreBase):
                    metadatas=[{"generation": generation}], embeddings=[[0.0, 0.0]])
         self._call(meta.upsert, ids=["current"], documents=[generation],
                    metadatas=[{"generation": generation}], embeddings=[[0.0, 0.0]])
+        self._remember(generation, manifest)
 
     def generation_ids(self) -> list[str]:
         names = self._call(lambda: [c if isinstance(c, str) else c.name for c in self._client().list_collections()])

@@ -73,6 +73,10 @@ def test_index_throughput_prints_both_builds_and_the_unchanged_rebuild():
     # sentence-mean skips the chunk pass, and only that: at most one embedding fewer per chunk
     saved = int(f["build_embedded"]) - int(f["sentence_mean_build_embedded"])
     assert 0 < saved <= chunks, "no chunk pass"
+    # adds: 5 articles to the larger and the smaller index
+    assert int(f["add_small_index_chunks"]) < int(f["add_large_index_chunks"])
+    assert close(f["add_overhead_ratio"], number(f["add_5_large_s"]) / number(f["add_5_small_s"]))
+    assert 0 <= number(f["add_5_embed_s"]) and 0 < number(f["add_5_overhead_s"]) <= number(f["add_5_large_s"])
 
 
 def test_footprint_starts_the_bot_against_the_stand_in_and_runs_cita_ask():

@@ -77,3 +77,19 @@ def test_grouping_a_thousand_articles_takes_about_a_second_at_most():
     groups = group_articles(many)
     assert time.perf_counter() - start < 2.0  # 0.52 s measured on 2 busy cores
     assert len(set(groups.values())) == 6  # the three EFE copies and their 125 repeats are one group
+
+
+def test_an_add_finds_the_groups_a_full_regroup_finds():
+    """Adding articles to kept ones with known groups (no LSH over the index) gives the groups
+    of regrouping everything."""
+    articles, entries = _entries()
+    for cut in range(1, len(entries)):
+        kept = [dict(e) for e in entries[:cut]]
+        for e, g in group_articles(kept).items():
+            next(k for k in kept if k["id"] == e)["group"] = g
+        added = [dict(e) for e in entries[cut:]]
+        for e in added:
+            e.pop("group", None)
+        fresh_ids = {e["id"] for e in added}
+        annotate_news(kept + added, [a for a in articles if a.id in fresh_ids])
+        assert {e["id"]: e["group"] for e in kept + added} == group_articles(entries), cut
