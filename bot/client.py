@@ -20,7 +20,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from .cog import NO_MENTIONS, CitaCog
+from .cog import NO_MENTIONS, SYNC_MAX_WAIT_S, CitaCog
 
 if TYPE_CHECKING:
     from cita.settings import Settings
@@ -32,14 +32,13 @@ log = logging.getLogger(__name__)
 NO_PREFIX = "\x00cita-has-no-prefix-commands\x00"
 
 
-def required_intents() -> discord.Intents:
-    """Default intents plus Message Content (privileged: needed for follow-ups in threads, which
-    do not mention the bot). Members and presences are not needed."""
-    intents = discord.Intents.default()
-    intents.message_content = True
-    intents.members = False
-    intents.presences = False
-    return intents
+def required_intents(*, answer_dms: bool = False) -> discord.Intents:
+    """Only the gateway events Cita uses: servers and their channels and threads, messages in
+    servers and DMs (a DM gets at least a note), reactions for ratings (in DMs only when it answers
+    there), and Message Content (privileged: needed for follow-ups in threads, which do not
+    mention the bot). No typing, voice, invites, members, presences or the rest."""
+    return discord.Intents(guilds=True, guild_messages=True, dm_messages=True, guild_reactions=True,
+                           dm_reactions=answer_dms, message_content=True)
 
 
 def required_permissions() -> discord.Permissions:
@@ -93,7 +92,9 @@ async def create_bot(settings: Settings, *, answerer, builder_factory: Callable[
     # Cita never joins voice: no start-up warnings about voice libraries
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
-    client_kwargs.setdefault("intents", required_intents())
+    client_kwargs.setdefault("intents", required_intents(answer_dms=settings.answer_dms))
+    # a rate limit longer than this raises instead of being waited out (command sync: see the cog)
+    client_kwargs.setdefault("max_ratelimit_timeout", SYNC_MAX_WAIT_S)
     client_kwargs.setdefault("allowed_mentions", NO_MENTIONS)
     client_kwargs.setdefault("chunk_guilds_at_startup", False)
     # Discord sends the servers' GUILD_CREATEs in one burst after READY; discord.py waits this

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -49,6 +52,13 @@ NOT_ALLOWED_TO_REFRESH = "Only members with the **Manage Server** permission can
 REINDEX_RUNNING = "A rebuild is already running; I'll use the new index as soon as it is published."
 ANSWER_FAILED = "Sorry, something went wrong while answering; the error has been logged."
 STOPPING = "I'm restarting: ask again in a minute."
+AUTOMOD_BLOCKED = ("This server's AutoMod blocked my answer (the articles I quote contain words its rules "
+                   "filter), so I can't show it here. A server admin can review the AutoMod rules.")
+# Discord's codes for a message, a thread title, or a link blocked by AutoMod
+AUTOMOD_CODES = frozenset({200000, 200001, 240000})
+THREAD_EXISTS = 160004
+TOKEN_GONE = frozenset({10015, 50027})  # unknown webhook, invalid webhook token (the 15 minutes are over)
+SYNC_MAX_WAIT_S = 30.0  # a rate limit on command sync longer than this: try again at the next start
 
 Send = Callable[..., Awaitable["discord.Message | None"]]
 
@@ -98,8 +108,16 @@ class CitaCog(commands.Cog, name="Cita"):
         self.feedback = FeedbackLog(settings.feedback_path)
         self.executor = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="cita-answer")
         self._rebuild_lock = asyncio.Lock()
-        self._synced = False
+        self._sync_task: asyncio.Task | None = None
+        self._unfetchable: set[int] = set()
+        self._warned_channels: dict[int, float] = {}
         self.stopping = False
+        # /ask, /sources and /help only where Cita answers: servers, and DMs when CITA_ANSWER_DMS is
+        # on; installed to servers only (not to users' accounts)
+        for command in (self.ask, self.sources, self.help_):
+            command.allowed_contexts = app_commands.AppCommandContext(
+                guild=True, dm_channel=settings.answer_dms, private_channel=False)
+            command.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -107,26 +125,59 @@ class CitaCog(commands.Cog, name="Cita"):
         self.bot.tree.error(self._on_app_command_error)
 
     async def cog_unload(self) -> None:
-        if self._refresh_task is not None:
-            self._refresh_task.cancel()
+        for task in (self._refresh_task, self._sync_task):
+            if task is not None:
+                task.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         me = self.bot.user
         log.info("connected to Discord as %s (%s) in %d servers", me, me.id if me else "?", len(self.bot.guilds))
-        if not self._synced:
-            self._synced = True
-            await self._sync_commands()
+        if self._sync_task is None:
+            # after connecting and in the background: a rate limit on it never keeps the bot offline
+            self._sync_task = asyncio.create_task(self.sync_commands())
         if self.settings.refresh_minutes > 0 and self.refresher is not None and self._refresh_task is None:
             self._refresh_task = asyncio.create_task(self._refresh_every(self.settings.refresh_minutes * 60))
 
-    async def _sync_commands(self) -> None:
+    def commands_hash(self) -> str:
+        definition = [c.to_dict(self.bot.tree) for c in self.bot.tree.get_commands()]
+        return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+
+    def _hash_path(self):
+        return self.settings.data_dir / "discord" / f"commands-{self.bot.application_id}.sha256"
+
+    async def sync_commands(self) -> bool:
+        """Register the slash commands with Discord when their definition changed since the last
+        sync (a hash kept in the data dir), from the process that runs shard 0 only. Returns
+        whether it synced."""
+        shard_ids = getattr(self.bot, "shard_ids", None)
+        if shard_ids is not None and 0 not in shard_ids:
+            return False
+        digest = self.commands_hash()
+        path = self._hash_path()
+        try:
+            if path.read_text().strip() == digest:
+                log.info("slash commands unchanged since the last sync: not registering them again")
+                return False
+        except OSError:
+            pass
         try:
             synced = await self.bot.tree.sync()
-            log.info("slash commands registered: %s", ", ".join(c.name for c in synced))
+        except discord.RateLimited as e:
+            log.warning("Discord rate-limits registering the slash commands (%.0f s): they will be registered "
+                        "at the next start; mentions work meanwhile", e.retry_after)
+            return False
         except discord.HTTPException as e:
             log.warning("could not register the slash commands (%s); mentions still work", e)
+            return False
+        log.info("slash commands registered: %s", ", ".join(c.name for c in synced))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(digest + "\n")
+        except OSError as e:
+            log.warning("could not remember the slash commands' hash in %s: %s", path, e)
+        return True
 
     async def drain(self) -> None:
         """Stop taking questions and wait (up to DRAIN_S) for the answers in progress to be sent."""
@@ -160,15 +211,6 @@ class CitaCog(commands.Cog, name="Cita"):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _embeds_allowed(self, channel) -> bool:
-        guild = getattr(channel, "guild", None)
-        if guild is None or guild.me is None:
-            return True
-        try:
-            return channel.permissions_for(guild.me).embed_links
-        except Exception:
-            return True
-
     @staticmethod
     def render(answer, embeds: bool) -> list[replies.Reply]:
         return replies.answer_replies(answer) if embeds else replies.answer_text_replies(answer)
@@ -179,9 +221,39 @@ class CitaCog(commands.Cog, name="Cita"):
             return {}
         return {"reference": message.to_reference(fail_if_not_exists=False), "mention_author": False}
 
-    async def send_text(self, channel, text: str, *, reference: discord.Message | None = None) -> None:
+    def perms(self, channel) -> guards.Perms:
+        """The bot's permissions in a server channel, as `guards` needs them (all in a DM)."""
+        guild = getattr(channel, "guild", None)
+        if guild is None or guild.me is None or isinstance(channel, discord.PartialMessageable):
+            return guards.Perms()
         try:
-            await send_replies([replies.text_reply(text)], channel.send, **self._reference(reference))
+            p = channel.permissions_for(guild.me)
+        except Exception:  # a channel discord.py cannot compute for: assume the invite's permissions
+            return guards.Perms()
+        if not p.view_channel:
+            return guards.Perms(False, False, False, False, False)
+        return guards.Perms(send=p.send_messages, send_in_threads=p.send_messages_in_threads,
+                            create_threads=p.create_public_threads, read_history=p.read_message_history,
+                            embed_links=p.embed_links)
+
+    def _warn_once(self, channel_id: int, text: str, *args) -> None:
+        """A warning per channel per hour at most (a channel that denies the bot keeps asking)."""
+        now = time.monotonic()
+        if now - self._warned_channels.get(channel_id, -1e9) > 3600:
+            self._warned_channels[channel_id] = now
+            log.warning(text, *args)
+
+    async def send_text(self, channel, text: str, *, reference: discord.Message | None = None) -> None:
+        """A short message in `channel` (as a reply to `reference` where the bot may), or nothing
+        where it may not post: no request Discord would refuse."""
+        plan = guards.plan_delivery(self.perms(channel), in_thread=isinstance(channel, discord.Thread),
+                                    open_thread=False, reply=reference is not None)
+        if plan.where == "nowhere":
+            self._warn_once(channel.id, "cannot post in channel %s: missing %s", channel.id, ", ".join(plan.missing))
+            return
+        try:
+            await send_replies([replies.text_reply(text)], channel.send,
+                               **self._reference(reference if plan.reply else None))
         except discord.HTTPException as e:
             log.warning("could not send a message to channel %s: %s", getattr(channel, "id", "?"), e)
 
@@ -215,11 +287,10 @@ class CitaCog(commands.Cog, name="Cita"):
         return isinstance(channel, discord.Thread) and channel.owner_id == (
             self.bot.user.id if self.bot.user else None)
 
-    def facts(self, message: discord.Message) -> guards.MessageFacts:
+    def facts(self, message: discord.Message, channel) -> guards.MessageFacts:
         """The plain facts `guards.classify` decides on."""
         me = self.bot.user
         bot_ids = self._bot_ids(message.guild)
-        channel = message.channel
         return guards.MessageFacts(
             content=message.content, bot_ids=bot_ids,
             from_a_bot=message.author.bot or (me is not None and message.author.id == me.id),
@@ -227,20 +298,59 @@ class CitaCog(commands.Cog, name="Cita"):
             in_dm=message.guild is None,
             mentioned=bool(bot_ids & (set(message.raw_mentions) | set(message.raw_role_mentions))),
             in_bot_thread=self._in_bot_thread(channel),
-            channel_allowed=message.guild is None or self.channel_policy.permits(channel.id, _parent_id(channel)))
+            channel_allowed=message.guild is None or self.channel_policy.permits(channel.id, _parent_id(channel)),
+            replies_to_bot=self._replies_to_bot(message))
+
+    def _replies_to_bot(self, message: discord.Message) -> bool:
+        """A reply to the bot's message: Discord puts the bot only in the payload (`mentions`
+        when the reply pings, `referenced_message`), never in the text."""
+        ref = message.reference
+        me = self.bot.user
+        if ref is None or me is None or message.type is not discord.MessageType.reply:
+            return False
+        replied = ref.resolved if isinstance(ref.resolved, discord.Message) else ref.cached_message
+        if replied is not None:
+            return replied.author.id == me.id
+        return any(u.id == me.id for u in message.mentions)
+
+    async def _channel_of(self, message: discord.Message):
+        """The message's channel; a server channel discord.py does not have in its cache (a thread
+        that was archived, reopened by this very message) is fetched, once."""
+        channel = message.channel
+        if message.guild is None or not isinstance(channel, discord.PartialMessageable):
+            return channel
+        if channel.id in self._unfetchable:
+            return channel
+        try:
+            return await self.bot.fetch_channel(channel.id)
+        except discord.HTTPException as e:
+            self._unfetchable.add(channel.id)
+            log.info("cannot fetch channel %s (%s); its messages are ignored", channel.id, e)
+            return channel
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if self.bot.user is None:
+        if self.bot.user is None or message.author.bot:
             return
-        facts = self.facts(message)
+        channel = await self._channel_of(message)
+        facts = self.facts(message, channel)
         kind = guards.classify(facts, answer_dms=self.settings.answer_dms,
                                answer_in_threads=self.settings.answer_in_threads)
-        channel = message.channel
         if kind is guards.Kind.IGNORE:
             return
         if kind is guards.Kind.DM_DECLINED:
             await self.send_text(channel, guards.DM_DECLINED)
+            return
+        in_thread = isinstance(channel, discord.Thread)
+        plan = guards.plan_delivery(
+            self.perms(channel), in_thread=in_thread, reply=kind is not guards.Kind.FOLLOWUP,
+            open_thread=(kind in (guards.Kind.MENTION, guards.Kind.REPLY) and self.settings.answer_in_threads
+                         and isinstance(channel, discord.TextChannel)))
+        if plan.where == "nowhere":  # nothing can be posted here: no work, no refused requests
+            self._warn_once(channel.id, "not answering in channel %s: missing %s", channel.id, ", ".join(plan.missing))
+            parent = getattr(channel, "parent", None)
+            if in_thread and parent is not None:
+                await self.send_text(parent, guards.lacking_message(plan.missing, f"in {channel.mention}"))
             return
         if self.stopping:
             await self.send_text(channel, STOPPING, reference=message)
@@ -255,54 +365,91 @@ class CitaCog(commands.Cog, name="Cita"):
             return
         with ticket:
             try:
-                await self._answer_message(message, question, kind)
+                await self._answer_message(message, channel, question, kind, plan)
             except Exception:
                 log.exception("handling a question in channel %s failed", channel.id)
                 await self.send_text(channel, ANSWER_FAILED, reference=message)
 
-    async def _answer_message(self, message: discord.Message, question: str, kind: guards.Kind) -> None:
-        channel = message.channel
+    async def _reply_context(self, message: discord.Message, channel, plan: guards.Delivery) -> list[str] | None:
+        """A reply's context: the question of the answer it replies to (the title of the answer's
+        embed, or the first line of a text answer)."""
+        ref = message.reference
+        replied = ref.resolved if isinstance(ref.resolved, discord.Message) else ref.cached_message
+        if replied is None and self.perms(channel).read_history and ref.message_id:
+            with contextlib.suppress(discord.HTTPException):
+                replied = await channel.fetch_message(ref.message_id)
+        if replied is None:
+            return None
+        if replied.embeds and replied.embeds[0].title:
+            earlier = replied.embeds[0].title
+        else:
+            earlier = (replied.content or "").strip().split("\n")[0].strip("*_ ")
+        return [earlier] if earlier else None
+
+    async def _answer_message(self, message: discord.Message, channel, question: str, kind: guards.Kind,
+                              plan: guards.Delivery) -> None:
         thread: discord.Thread | None = None
-        reference: discord.Message | None = message
+        reference: discord.Message | None = message if plan.reply else None
         context = None
         if kind is guards.Kind.FOLLOWUP:
             thread = channel
-            reference = None
             if not self.conversations.knows(thread.id):
-                self.conversations.start(thread.id, await self._turns_from_history(thread, before=message))
+                turns = await self._turns_from_history(thread, before=message) if self.perms(thread).read_history else []
+                self.conversations.start(thread.id, turns)
             context = self.conversations.context(thread.id)
             # remembered now, not after answering: a quick next question already has it as context
             self.conversations.record(thread.id, Turn(question))
-        elif (kind is guards.Kind.MENTION and self.settings.answer_in_threads
-              and isinstance(channel, discord.TextChannel)):
-            thread = await self._open_thread(message, question)
+        elif kind is guards.Kind.REPLY:
+            context = await self._reply_context(message, channel, plan)
+        if plan.where == "thread":
+            thread = await self._open_thread(message, question, context)
             if thread is not None:
                 reference = None
+            else:  # could not open one: answer here if the bot may
+                fallback = guards.plan_delivery(self.perms(channel), in_thread=False, open_thread=False)
+                if fallback.where == "nowhere":
+                    return
+                reference = message if fallback.reply else None
         target = thread or channel
         async with self.working(target):
             answer, error = await self.answer_or_error(question, context)
-        items = [replies.text_reply(error)] if answer is None else self.render(answer, self._embeds_allowed(target))
+        items = [replies.text_reply(error)] if answer is None else self.render(answer, plan.embeds)
         try:
             sent = await send_replies(items, target.send, **self._reference(reference))
         except discord.HTTPException as e:
             log.warning("could not send the answer to %s: %s", target.id, e)
-            if isinstance(e, discord.Forbidden) and target is not channel:
+            if e.code in AUTOMOD_CODES:
+                text = AUTOMOD_BLOCKED
+            elif isinstance(e, discord.Forbidden) and target is not channel:
                 text = "I couldn't post the answer in the thread; check my permissions there."
             else:  # Discord kept failing (5xx after retries, a rate limit too long to wait for)
                 text = f"Discord didn't accept my answer (HTTP {e.status}); please ask again in a moment."
-            await self.send_text(channel, text, reference=message)
+            if e.code in AUTOMOD_CODES and target is thread:  # the thread is open to the asker: say it there
+                await self.send_text(thread, text)
+            else:
+                await self.send_text(channel, text, reference=message)
             return
         if answer is not None:
             self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
 
-    async def _open_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
+    async def _open_thread(self, message: discord.Message, question: str,
+                           context: list[str] | None = None) -> discord.Thread | None:
+        """A thread on the question (or the one that already exists on it), remembered with the
+        question as its first turn; None if Discord refuses."""
         try:
             thread = await message.create_thread(name=replies.clip(question, THREAD_NAME_LIMIT),
                                                  auto_archive_duration=1440)
         except discord.HTTPException as e:
-            log.info("answering inline: could not open a thread in %s (%s)", message.channel.id, e)
-            return None
-        self.conversations.start(thread.id, [Turn(question)])
+            thread = None
+            if e.code == THREAD_EXISTS:  # another Cita process, or a person, opened it first: use it
+                thread = message.guild.get_thread(message.id)
+                if thread is None:
+                    with contextlib.suppress(discord.HTTPException):
+                        thread = await self.bot.fetch_channel(message.id)
+            if not isinstance(thread, discord.Thread):
+                log.info("answering inline: could not open a thread in %s (%s)", message.channel.id, e)
+                return None
+        self.conversations.start(thread.id, [Turn(q) for q in (context or [])] + [Turn(question)])
         return thread
 
     async def _turns_from_history(self, thread: discord.Thread, *, before: discord.Message) -> list[Turn]:
@@ -358,9 +505,42 @@ class CitaCog(commands.Cog, name="Cita"):
     # -- slash commands -----------------------------------------------------------------------
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
-        """A short private message: the interaction's response, or a follow-up once it has one."""
-        send = interaction.followup.send if interaction.response.is_done() else interaction.response.send_message
-        await send_replies([replies.text_reply(text)], functools.partial(send, ephemeral=True))
+        """A short private message: the interaction's response; once it has one (a defer), the
+        text replaces the "thinking" message (private when the defer was)."""
+        if interaction.response.is_done():
+            await send_replies([replies.text_reply(text)], interaction.edit_original_response)
+        else:
+            await send_replies([replies.text_reply(text)],
+                               functools.partial(interaction.response.send_message, ephemeral=True))
+
+    async def _respond(self, interaction: discord.Interaction, items: list[replies.Reply], *,
+                       ephemeral: bool = False) -> list[discord.Message]:
+        """After a defer: the first piece replaces the "thinking" message (edit_original_response,
+        Discord's supported way), the rest are follow-ups. Once the 15-minute token has expired,
+        everything goes to the channel instead, when the bot may post there (never for a private
+        reply)."""
+        if not interaction.is_expired():
+            try:
+                return await send_replies(
+                    items, functools.partial(interaction.followup.send, wait=True, ephemeral=ephemeral),
+                    first=interaction.edit_original_response)
+            except discord.HTTPException as e:
+                if e.code not in TOKEN_GONE:
+                    raise
+        channel = interaction.channel
+        if ephemeral or channel is None:
+            log.warning("the interaction token of /%s expired; its result is only in the log",
+                        getattr(interaction.command, "name", "?"))
+            return []
+        plan = guards.plan_delivery(self.perms(channel), in_thread=isinstance(channel, discord.Thread),
+                                    open_thread=False, reply=False)
+        if plan.where == "nowhere":
+            self._warn_once(channel.id, "cannot post a late result in channel %s: missing %s", channel.id,
+                            ", ".join(plan.missing))
+            return []
+        note = replies.text_reply(f"{interaction.user.mention}, here is the result of your "
+                                  f"/{getattr(interaction.command, 'name', 'command')}:")
+        return (await send_replies([note, *items], channel.send))[1:]
 
     @app_commands.command(name="ask", description="Ask a question about the news articles; "
                           "the answer quotes them, with sources")
@@ -391,18 +571,19 @@ class CitaCog(commands.Cog, name="Cita"):
                 context = self.conversations.context(channel.id)
                 self.conversations.record(channel.id, Turn(question))
             answer, error = await self.answer_or_error(question, context)
-            followup = functools.partial(interaction.followup.send, wait=True)
             if answer is None:
-                await send_replies([replies.text_reply(error)], followup)
+                await self._respond(interaction, [replies.text_reply(error)])
                 return
-            embeds_ok = interaction.app_permissions.embed_links or interaction.guild is None
-            sent = await send_replies(self.render(answer, embeds_ok), followup)
+            # an interaction's messages need no Embed Links (only channel messages do)
+            sent = await self._respond(interaction, self.render(answer, True))
             self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
+            app = interaction.app_permissions
             if (not in_bot_thread and self.settings.answer_in_threads and sent
-                    and isinstance(channel, discord.TextChannel)):
+                    and isinstance(channel, discord.TextChannel)
+                    and app.create_public_threads and app.send_messages_in_threads):
                 # a thread on the answer, for follow-up questions
                 try:
-                    # the follow-up message carries no guild; start the thread through the channel
+                    # the answer message carries no guild; start the thread through the channel
                     thread = await channel.get_partial_message(sent[0].id).create_thread(
                         name=replies.clip(question, THREAD_NAME_LIMIT), auto_archive_duration=1440)
                 except (discord.HTTPException, ValueError) as e:
@@ -415,18 +596,19 @@ class CitaCog(commands.Cog, name="Cita"):
     async def sources(self, interaction: discord.Interaction,
                       page: app_commands.Range[int, 1, 100000] = 1) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
-        followup = functools.partial(interaction.followup.send, ephemeral=True)
         try:
             _, manifest = await asyncio.to_thread(self.answerer.library.store.current)
         except StoreError as e:
-            await send_replies([replies.text_reply(f"I can't read the index right now: {e}")], followup)
+            await self._respond(interaction, [replies.text_reply(f"I can't read the index right now: {e}")],
+                                ephemeral=True)
             return
         try:
             feeds = await asyncio.to_thread(FeedList(self.settings.data_dir).load)
         except FeedError as e:
             log.warning("%s", e)
             feeds = []
-        await send_replies([replies.sources_reply(manifest.get("articles", []), page, feeds=feeds)], followup)
+        await self._respond(interaction, [replies.sources_reply(manifest.get("articles", []), page, feeds=feeds)],
+                            ephemeral=True)
 
     @app_commands.command(name="help", description="How to ask Cita questions")
     async def help_(self, interaction: discord.Interaction) -> None:
@@ -451,6 +633,7 @@ class CitaCog(commands.Cog, name="Cita"):
             await self._refuse(interaction, REINDEX_RUNNING)
             return
         async with self._rebuild_lock:
+            # private while the token lasts; a rebuild that outlives it (15 minutes) reports in the channel
             await interaction.response.defer(thinking=True, ephemeral=True)
             log.info("rebuild requested by %s in guild %s", interaction.user.id, interaction.guild_id)
             try:
@@ -467,8 +650,7 @@ class CitaCog(commands.Cog, name="Cita"):
                     if len(summary.skipped) > 5:
                         text += f"; and {len(summary.skipped) - 5} more"
                 log.info("rebuild done: %s", summary.line())
-            await send_replies([replies.text_reply(text)], functools.partial(interaction.followup.send,
-                                                                             ephemeral=True))
+            await self._respond(interaction, [replies.text_reply(text)], ephemeral=not interaction.is_expired())
 
     def _rebuild(self):
         builder = self.builder_factory()
@@ -539,7 +721,7 @@ class CitaCog(commands.Cog, name="Cita"):
             report = "The refresh failed unexpectedly; the error has been logged."
         if report is None:
             report = REINDEX_RUNNING
-        await send_replies([replies.text_reply(report)], functools.partial(interaction.followup.send, ephemeral=True))
+        await self._respond(interaction, [replies.text_reply(report)], ephemeral=not interaction.is_expired())
 
     async def _on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CheckFailure):

@@ -6,7 +6,10 @@
 - `Gate`: a per-user cooldown and a bounded number of answers in progress. Beyond either, the
   user is told "busy, try again in N s" and nothing is computed.
 - `classify`: what a message is to the bot (a question by DM, a follow-up in its thread, a
-  mention, or nothing for it), from plain facts the Discord layer reads off the message.
+  mention, a reply to one of its answers, or nothing for it), from plain facts the Discord layer
+  reads off the message.
+- `plan_delivery`: where and how an answer can go with the permissions the bot has in a channel
+  (a thread, the channel, as a reply or not, embeds or text), and what it lacks, before any work.
 """
 
 from __future__ import annotations
@@ -167,6 +170,7 @@ class Kind(Enum):
     DM = "dm"                    # a direct message, answered
     FOLLOWUP = "followup"        # a message in a thread the bot opened: the thread's next question
     MENTION = "mention"          # a message that mentions the bot (or its role)
+    REPLY = "reply"              # a reply to one of the bot's messages (asked with that answer's question)
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ class MessageFacts:
     mentioned: bool = False      # the bot or its role is mentioned
     in_bot_thread: bool = False  # a thread the bot opened
     channel_allowed: bool = True  # CITA_CHANNELS allows the channel (or the thread's parent)
+    replies_to_bot: bool = False  # a reply to a message the bot wrote
 
 
 def classify(m: MessageFacts, *, answer_dms: bool, answer_in_threads: bool) -> Kind:
@@ -192,8 +197,68 @@ def classify(m: MessageFacts, *, answer_dms: bool, answer_in_threads: bool) -> K
     if m.in_bot_thread and answer_in_threads and (
             m.mentioned or not looks_like_chat_between_people(m.content, bot_ids=m.bot_ids)):
         kind = Kind.FOLLOWUP
+    elif m.replies_to_bot:
+        kind = Kind.REPLY
     elif m.mentioned:
         kind = Kind.MENTION
     else:
         return Kind.IGNORE
     return kind if m.channel_allowed else Kind.IGNORE
+
+
+# -- permissions -------------------------------------------------------------------------------------
+
+SEND = "Send Messages"
+SEND_IN_THREADS = "Send Messages in Threads"
+CREATE_THREADS = "Create Public Threads"
+READ_HISTORY = "Read Message History"
+EMBED = "Embed Links"
+
+
+@dataclass(frozen=True)
+class Perms:
+    """The bot's permissions in one channel, as far as answering goes (all true in a DM)."""
+
+    send: bool = True
+    send_in_threads: bool = True
+    create_threads: bool = True
+    read_history: bool = True
+    embed_links: bool = True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where an answer goes: "thread" (a new one on the question), "here" (the message's own
+    channel or thread) or "nowhere" (the bot may not post); whether as a reply; embeds or text;
+    and the permissions whose lack changed or stopped the plan."""
+
+    where: str
+    reply: bool
+    embeds: bool
+    missing: tuple[str, ...] = ()
+
+
+def plan_delivery(p: Perms, *, in_thread: bool, open_thread: bool, reply: bool = True) -> Delivery:
+    """How to answer a message with permissions `p`, decided before any work so the bot makes no
+    request Discord would refuse. A thread needs Create Public Threads and Send Messages in
+    Threads (not Send Messages); without them the answer goes in the channel. A reply needs Read
+    Message History; without it the answer is a plain message."""
+    missing: list[str] = []
+    send_here, send_here_name = (p.send_in_threads, SEND_IN_THREADS) if in_thread else (p.send, SEND)
+    if open_thread and not in_thread:
+        lacking = [name for ok, name in ((p.create_threads, CREATE_THREADS), (p.send_in_threads, SEND_IN_THREADS))
+                   if not ok]
+        if not lacking:
+            return Delivery("thread", False, p.embed_links)
+        missing += lacking
+    if not send_here:
+        return Delivery("nowhere", False, p.embed_links, tuple(missing + [send_here_name]))
+    if reply and not p.read_history:
+        missing.append(READ_HISTORY)
+    return Delivery("here", reply and p.read_history, p.embed_links, tuple(missing))
+
+
+def lacking_message(missing: Iterable[str], where: str = "here") -> str:
+    """What to tell people when the bot cannot answer somewhere for want of permissions."""
+    names = " and ".join(f"**{m}**" for m in dict.fromkeys(missing))
+    return f"I can't answer {where}: I need the {names} permission there. Ask a server admin to grant it."

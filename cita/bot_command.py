@@ -42,6 +42,15 @@ class _Redact(logging.Filter):
         return True
 
 
+# Exit codes: 0 stopped; 1 a problem a restart may fix (network, Discord down, no index yet);
+# 2 a setting is missing or wrong; 78 (EX_CONFIG) Discord refuses the bot's configuration (token
+# rejected, a privileged intent off, bad shards): restarting cannot fix it, and every restart
+# spends one of Discord's 1,000 identifies a day. systemd: RestartPreventExitStatus=2 78.
+CONFIG_EXIT = 78
+UNFIXABLE_CLOSE_CODES = {4004: "authentication failed", 4010: "invalid shard", 4011: "sharding required",
+                         4012: "invalid API version", 4013: "invalid intents", 4014: "disallowed intents"}
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"cita: {message}", file=sys.stderr)
     return code
@@ -123,17 +132,20 @@ def _run(settings: Settings, token: str, client_kwargs: dict) -> int:
         asyncio.run(main())
     except discord.LoginFailure:
         return _fail("Discord rejected DISCORD_TOKEN (401 Unauthorized): reset the token on the Bot page "
-                     "of the developer portal and put the new one in .env")
+                     "of the developer portal and put the new one in .env", CONFIG_EXIT)
     except discord.PrivilegedIntentsRequired:
         return _fail("the Message Content intent is not enabled for this bot: turn on \"Message Content "
-                     "Intent\" under Bot > Privileged Gateway Intents in the developer portal")
+                     "Intent\" under Bot > Privileged Gateway Intents in the developer portal", CONFIG_EXIT)
     except discord.ConnectionClosed as e:
         if e.code == 4004:
             return _fail("Discord rejected DISCORD_TOKEN when connecting (4004): reset the token on the "
-                         "Bot page of the developer portal and put the new one in .env")
+                         "Bot page of the developer portal and put the new one in .env", CONFIG_EXIT)
         if e.code in (4013, 4014):
             return _fail(f"Discord refused the bot's intents ({e.code}): enable \"Message Content Intent\" "
-                         "under Bot > Privileged Gateway Intents in the developer portal")
+                         "under Bot > Privileged Gateway Intents in the developer portal", CONFIG_EXIT)
+        if e.code in UNFIXABLE_CLOSE_CODES:
+            return _fail(f"Discord refused the bot's configuration ({e.code}: {UNFIXABLE_CLOSE_CODES[e.code]}); "
+                         "check CITA_SHARD_COUNT and CITA_SHARD_IDS", CONFIG_EXIT)
         return _fail(f"Discord closed the connection ({e.code}: {e.reason or 'no reason given'})")
     except (discord.GatewayNotFound, discord.HTTPException, aiohttp.ClientError, OSError,
             asyncio.TimeoutError) as e:

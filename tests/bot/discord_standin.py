@@ -275,12 +275,12 @@ class StandIn:
 
     def wait_for(self, predicate, timeout: float = 30.0, what: str = "a request"):
         """The first recorded request matching `predicate` (waiting for it), else AssertionError.
-        Requests the stand-in failed on purpose (`fail_next`) are not candidates."""
+        Requests the stand-in failed on purpose (`fail_next`) or refused are not candidates."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 for r in self.requests:
-                    if not r.failed and predicate(r):
+                    if not r.failed and not r.refused and predicate(r):
                         return r
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -300,7 +300,7 @@ class StandIn:
     def find(self, method: str, pattern: str) -> list[Recorded]:
         """Requests the stand-in answered (not those it failed on purpose, see `fail_next`)."""
         with self._cond:
-            return [r for r in self.requests if r.matches(method, pattern) and not r.failed]
+            return [r for r in self.requests if r.matches(method, pattern) and not r.failed and not r.refused]
 
     def failed_requests(self) -> list[Recorded]:
         with self._cond:
@@ -326,6 +326,17 @@ class StandIn:
                     if r.json.get("type") in (4, 7):
                         out.append(r.json["data"])
         return out
+
+    def is_interaction_reply(self, r: Recorded, token: str) -> bool:
+        """A request that answers an interaction after its defer: the edit of the original
+        response, or a follow-up."""
+        base = f"/webhooks/{self.app_id}/{token}"
+        return (r.method, r.path) in (("PATCH", base + "/messages/@original"), ("POST", base))
+
+    def interaction_replies(self, token: str) -> list[Recorded]:
+        """The answered requests that answer an interaction (see is_interaction_reply), in order."""
+        with self._cond:
+            return [r for r in self.requests if not r.failed and not r.refused and self.is_interaction_reply(r, token)]
 
     def wait_ready(self, timeout: float = 30.0, sessions: int = 1) -> None:
         self.wait_until(lambda: sum(1 for s in self.sessions if s.live) >= sessions, timeout,
@@ -387,7 +398,7 @@ class StandIn:
     def user_message(self, content: str, *, channel_id: int | None = None, author: User | None = None,
                      mention_bot: bool = True, attachments: list[dict] | None = None,
                      mention_everyone: bool = False, reply_to: dict | None = None,
-                     reply_ping: bool = True, message_id: int | None = None) -> dict:
+                     reply_ping: bool = True, message_id: int | None = None, thread_exists: bool = False) -> dict:
         """A person posts a message; with mention_bot the content starts with the bot's mention.
         With reply_to (a message payload) it is a reply to that message: Discord puts its author
         in `mentions` (when the reply pings, the default) and never in the text. A message in an
@@ -416,6 +427,11 @@ class StandIn:
         if not self.message_content_enabled and self.bot.id not in mentioned:
             data["content"] = ""
         self.messages[int(data["id"])] = data
+        if thread_exists:  # a thread on this message, opened by another Cita process a moment before
+            thread = self._thread_payload(int(data["id"]), int(channel_id), "thread", 1440)
+            self.channels[int(data["id"])] = thread
+            data["thread"] = thread
+            self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         channel = self.channels.get(int(channel_id), {})
         self.dispatch("MESSAGE_CREATE", data)
         if channel.get("type") == 11 and channel["thread_metadata"]["archived"]:

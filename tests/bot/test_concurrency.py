@@ -160,7 +160,7 @@ def test_200_questions_from_five_users_while_three_rebuilds_run(standin, corpus,
         def answered(kind, payload) -> bool:
             if kind == "mention":
                 return bool(standin.sent_messages(int(payload["id"])))
-            return bool(standin.find("POST", rf"/webhooks/{standin.app_id}/{payload['token']}"))
+            return bool(standin.interaction_replies(payload['token']))
 
         standin.wait_until(lambda: all(answered(k, p) for k, p in asked), timeout=600,
                            what="an answer to every question")
@@ -187,7 +187,7 @@ def test_200_questions_from_five_users_while_three_rebuilds_run(standin, corpus,
         if kind == "mention":
             sent = [r.json for r in standin.sent_messages(int(payload["id"]))]
         else:
-            sent = [r.json for r in standin.find("POST", rf"/webhooks/{standin.app_id}/{payload['token']}")]
+            sent = [r.json for r in standin.interaction_replies(payload['token'])]
         question = payload["content"] if kind == "mention" else payload["data"]["options"][0]["value"]
         question = re.sub(r"^<@\d+> ", "", question)
         if len(sent) != 1 or not sent[0].get("embeds") or sent[0]["embeds"][0].get("title") != question:

@@ -86,10 +86,11 @@ def test_reindex_is_refused_without_manage_server_and_done_with_it(standin, runn
     assert ack.json["type"] == 5 and ack.json["data"]["flags"] == 64
     busy = standin.wait_for(lambda r: r.path.endswith(f"/{again['token']}/callback"), what="the second /reindex")
     assert busy.json["data"]["content"] == REINDEX_RUNNING
-    report = standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{done['token']}"),
+    report = standin.wait_for(lambda r: standin.is_interaction_reply(r, done['token']),
                               timeout=180, what="the rebuild report")
     assert report.json["content"].startswith("Index rebuilt from `articles/`: articles: 2, chunks: ")
-    assert report.json["flags"] == 64 and pings_nobody(report.json)
+    assert standin.interactions[done["token"]]["original"]["flags"] & 64, "private: the defer was"
+    assert pings_nobody(report.json)
     assert generation(data) != before
     assert len(running_bot.builds) == 1, "only the allowed /reindex rebuilt (not the refused one, not the busy one)"
 

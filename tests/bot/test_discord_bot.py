@@ -53,7 +53,8 @@ def test_a_mention_is_answered_in_a_new_thread_with_quotes_and_sources(standin, 
     assert not standin.sent_messages(standin.general), "nothing but the thread is posted in the channel"
 
 
-def test_slash_ask_is_deferred_within_3_s_and_answered_by_a_follow_up(standin, start_bot, seed_answerer):
+def test_slash_ask_is_deferred_within_3_s_and_the_answer_replaces_the_thinking_message(standin, start_bot,
+                                                                                      seed_answerer):
     slow = SlowAnswerer(seed_answerer, seconds=3.5)  # an answer that takes longer than Discord waits
     start_bot(answerer=slow)
     interaction = standin.slash("ask", {"question": "What did the US demand?"})
@@ -61,19 +62,21 @@ def test_slash_ask_is_deferred_within_3_s_and_answered_by_a_follow_up(standin, s
     ack = standin.wait_for(lambda r: r.path.endswith(f"/{interaction['token']}/callback"), what="the defer")
     assert ack.json["type"] == 5, "deferred (the bot is thinking)"
     assert ack.at - dispatched < 3.0
-    follow = standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}"),
-                              what="the follow-up")
-    assert follow.at - dispatched >= 3.5 and follow.at > ack.at
-    assert follow.query.get("wait") in ("1", "true")  # the message is returned, so a thread can start on it
-    payload = follow.json
+    # the supported way: edit the original response (not the deprecated first follow-up)
+    edit = standin.wait_for(lambda r: r.matches("PATCH", rf"/webhooks/{standin.app_id}/{interaction['token']}"
+                                                         r"/messages/@original"), what="the answer")
+    assert edit.at - dispatched >= 3.5 and edit.at > ack.at
+    assert [r.method for r in standin.interaction_replies(interaction["token"])] == ["PATCH"], "one piece"
+    payload = edit.json
     assert pings_nobody(payload)
     assert not reply_problems(as_reply(payload))
     embed = payload["embeds"][0]
     assert embed["title"] == "What did the US demand?"
     assert re.search(r"^> .+ \[1\]$", embed["description"], re.M)
     assert SEED_TITLE in embed["fields"][0]["value"]
-    # a thread on the answer, for follow-up questions
     answer_msg = standin.bot_messages(standin.general)[-1]
+    assert answer_msg["embeds"][0]["title"] == "What did the US demand?" and not answer_msg["flags"] & 64
+    # a thread on the answer, for follow-up questions
     thread_path = rf"/channels/{standin.general}/messages/{answer_msg['id']}/threads"
     opened = standin.wait_for(lambda r: r.matches("POST", thread_path), what="a follow-up thread on the /ask answer")
     assert opened.json["name"] == "What did the US demand?"
@@ -273,12 +276,13 @@ def test_sources_lists_the_indexed_articles_privately(standin, start_bot):
     interaction = standin.slash("sources")
     ack = standin.wait_for(lambda r: r.path.endswith(f"/{interaction['token']}/callback"))
     assert ack.json["type"] == 5 and ack.json["data"]["flags"] == 64
-    follow = standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}"))
+    follow = standin.wait_for(lambda r: r.matches("PATCH", rf"/webhooks/{standin.app_id}/{interaction['token']}"
+                                                           r"/messages/@original"))
     embed = follow.json["embeds"][0]
     assert embed["title"] == "Indexed articles"
     assert embed["description"].startswith(f"**[1]** {SEED_TITLE}") and SEED_FILE in embed["description"]
     assert embed["footer"]["text"] == "Page 1 of 1 · 1 article"
-    assert follow.json["flags"] == 64
+    assert standin.interactions[interaction["token"]]["original"]["flags"] & 64, "private: the defer was"
 
 
 def test_help_explains_how_to_ask(standin, start_bot):

@@ -86,7 +86,7 @@ def test_a_rejected_token(tmp_path, standin, data_copy):
     wrong = make_token(standin.app_id)  # well formed, but not the bot's
     done = cita("bot", cwd=tmp_path, DISCORD_TOKEN=wrong, CITA_DISCORD_API_URL=standin.api_url,
                 CITA_DATA_DIR=data_copy)
-    assert done.returncode == 1
+    assert done.returncode == 78, "a configuration error a restart cannot fix (RestartPreventExitStatus)"
     assert one_line(done.stderr).startswith("cita: Discord rejected DISCORD_TOKEN (401 Unauthorized)")
     assert wrong not in done.stdout + done.stderr
     assert wrong not in (data_copy / "cita.log").read_text()
@@ -99,7 +99,7 @@ def test_a_missing_message_content_intent(tmp_path, data_copy):
                     CITA_DATA_DIR=data_copy)
     finally:
         standin.stop()
-    assert done.returncode == 1
+    assert done.returncode == 78, "close code 4014: restarting would only spend identifies"
     line = one_line(done.stderr)
     assert line.startswith("cita: the Message Content intent is not enabled for this bot")
     assert "Privileged Gateway Intents" in line

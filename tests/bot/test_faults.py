@@ -112,8 +112,9 @@ def test_429_on_sending_the_answer_waits_retry_after_and_delivers_it_once(standi
 
     # the same for an /ask follow-up (a webhook route)
     interaction = standin.slash("ask", {"question": QUESTION}, user=standin.bob)
-    standin.fail_next("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}", 429, retry_after=1.5)
-    follow = standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}"),
+    standin.fail_next("PATCH", rf"/webhooks/{standin.app_id}/{interaction['token']}/messages/@original", 429,
+                      retry_after=1.5)
+    follow = standin.wait_for(lambda r: standin.is_interaction_reply(r, interaction['token']),
                               timeout=60, what="the /ask answer")
     assert MEETING in text_of(follow.json)
     reliability.count(SUITE, faults=2, trials=2)
@@ -207,7 +208,7 @@ def test_the_chroma_server_stopped_and_restarted_mid_conversation(standin, chrom
                                         and r.at > before, timeout=60, what="the follow-up reply").json["content"])
         interaction = standin.slash("ask", {"question": QUESTION}, user=standin.admin)
         replies.append(standin.wait_for(
-            lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}"), timeout=60,
+            lambda r: standin.is_interaction_reply(r, interaction['token']), timeout=60,
             what="the /ask reply").json["content"])
         for text in replies:
             assert text.startswith("I can't read the index right now: cannot reach the Chroma server"), replies

@@ -147,3 +147,38 @@ def test_classify(message, dms, threads, expected):
     from bot.guards import classify
 
     assert classify(facts(**message), answer_dms=dms, answer_in_threads=threads).value == expected
+
+
+def test_a_reply_to_the_bot_is_a_question_and_a_thread_follow_up_stays_one():
+    from bot.guards import classify
+
+    assert classify(facts(replies_to_bot=True), answer_dms=False, answer_in_threads=True).value == "reply"
+    assert classify(facts(replies_to_bot=True, in_bot_thread=True), answer_dms=False,
+                    answer_in_threads=True).value == "followup"
+
+
+@pytest.mark.parametrize("perms, in_thread, open_thread, expected", [
+    ({}, False, True, ("thread", False, ())),
+    ({}, False, False, ("here", True, ())),
+    ({"create_threads": False}, False, True, ("here", True, ("Create Public Threads",))),
+    ({"send_in_threads": False}, False, True, ("here", True, ("Send Messages in Threads",))),
+    ({"send": False}, False, True, ("thread", False, ())),
+    ({"send": False}, False, False, ("nowhere", False, ("Send Messages",))),
+    ({"read_history": False}, False, False, ("here", False, ("Read Message History",))),
+    ({"send_in_threads": False}, True, False, ("nowhere", False, ("Send Messages in Threads",))),
+    ({"send": False, "create_threads": False}, False, True,
+     ("nowhere", False, ("Create Public Threads", "Send Messages"))),
+])
+def test_where_an_answer_can_go_with_the_bots_permissions(perms, in_thread, open_thread, expected):
+    from bot.guards import Perms, plan_delivery
+
+    plan = plan_delivery(Perms(**perms), in_thread=in_thread, open_thread=open_thread)
+    assert (plan.where, plan.reply, plan.missing) == expected
+
+
+def test_what_the_bot_says_it_lacks():
+    from bot.guards import lacking_message
+
+    assert lacking_message(["Send Messages in Threads"], "in <#1>") == (
+        "I can't answer in <#1>: I need the **Send Messages in Threads** permission there. "
+        "Ask a server admin to grant it.")

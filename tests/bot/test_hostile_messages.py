@@ -213,7 +213,7 @@ def test_the_bot_replies_to_any_message_within_limits_and_pings_nobody(live_bot,
         interaction = standin.slash("ask", {"question": content})
         standin.wait_for(lambda r: r.path.endswith(f"/{interaction['token']}/callback"), what="the response")
         if standin.interactions[interaction["token"]].get("responded") == 5:  # deferred: an answer follows
-            standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}"),
+            standin.wait_for(lambda r: standin.is_interaction_reply(r, interaction['token']),
                              what="the /ask follow-up")
     elif how == "followup":
         q = standin.user_message("When is the security meeting?")

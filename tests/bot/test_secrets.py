@@ -75,7 +75,7 @@ def test_the_token_never_appears_in_output_logs_or_replies_while_things_go_wrong
         standin.wait_for(lambda r: r.path.endswith(f"/{unknown['token']}/callback"), timeout=60,
                          what="the reply to an unknown command")
         reindex = standin.slash("reindex", user=standin.admin, permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
-        failed = standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{reindex['token']}"),
+        failed = standin.wait_for(lambda r: standin.is_interaction_reply(r, reindex['token']),
                                   timeout=120, what="the /reindex report")
         assert failed.json["content"].startswith("The rebuild failed")
         faults += 2
@@ -148,7 +148,7 @@ def test_reindex_needs_the_permission_not_a_role_name(standin, admin_bot):
     # the permission is what counts, whatever the role that grants it is called
     interaction = standin.slash("reindex", user=standin.bob, permissions=MEMBER_PERMISSIONS | MANAGE_GUILD,
                                 roles=(granting,))
-    report = standin.wait_for(lambda r: r.matches("POST", rf"/webhooks/{standin.app_id}/{interaction['token']}"),
+    report = standin.wait_for(lambda r: standin.is_interaction_reply(r, interaction['token']),
                               timeout=180, what="the rebuild report")
     assert report.json["content"].startswith("Index rebuilt from `articles/`")
     assert len(rebuilds) == 1
