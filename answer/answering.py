@@ -164,7 +164,7 @@ class Answerer:
             if plan.uncovered and supported(question, passages, self.thresholds, background):
                 # on the articles' topic, but none covers the question's dates: say so
                 answer = Answer(question=question, abstained=True,
-                                answer=uncovered_message(plan.time.window, view.articles, plan.lang))
+                                answer=uncovered_message(plan.time.window, plan.visible(view.articles), plan.lang))
             else:
                 answer = extractive_answer(question, passages[:3], view.articles, thresholds=self.thresholds,
                                            background=background)

@@ -42,9 +42,14 @@ class Plan:
     lang: str = "en"  # of the messages: Spanish for a Spanish question, else English
     question_lang: str = "und"
     only: set[str] | None = None  # the articles a dated question is answered from
+    asof: set[str] | None = None  # the articles published by the day it is asked (None: all)
     fell_back: bool = False  # nothing in the window answered: answered from every article
     newest_used: str = ""  # a "latest" answer: the date of the newest relevant article
     extras: dict = field(default_factory=dict)
+
+    def visible(self, articles: dict[str, dict]) -> dict[str, dict]:
+        """The articles published by the day the question is asked."""
+        return articles if self.asof is None else {aid: a for aid, a in articles.items() if aid in self.asof}
 
     @property
     def uncovered(self) -> bool:
@@ -79,6 +84,13 @@ def plan_question(question: str, articles: dict[str, dict], today: dt.date | Non
     time = read_question(question, today)
     q_lang = guess_language(question)
     plan = Plan(time=time, lang="es" if q_lang == "es" else "en", question_lang=q_lang)
+    # a question asked on a day (in an evaluation, or "Hoy es 18 de enero...") cannot be answered
+    # from what was published after it
+    day = time.today.isoformat()
+    asof = {aid for aid, a in articles.items() if not a.get("published") or a["published"][:10] <= day}
+    if len(asof) < len(articles):
+        plan.asof = asof
+        articles = {aid: articles[aid] for aid in asof}
     # a window means something only in an index that knows dates
     if time.window is not None and any(a.get("published") or a.get("mentions") for a in articles.values()):
         plan.only = in_window(articles, time.window)
@@ -129,19 +141,22 @@ def search(view: IndexView, qvec, question: str, plan: Plan, *, k: int, context:
     wide = max(k, LATEST_CANDIDATES) if plan.time.latest else k
     passages: list[Passage] = []
     if plan.uncovered:  # only to tell an off-topic question from one about other dates
-        return retrieve(view, qvec, question, k=k, context=context)
+        return retrieve(view, qvec, question, k=k, context=context, only=plan.asof)
     if plan.only:
         # articles published in the window first, then also those that mention a day in it
         published = {aid for aid in plan.only if plan.time.window.contains(view.articles[aid].get("published", ""))}
         for only in dict.fromkeys(frozenset(x) for x in (published, plan.only) if x):
-            passages = retrieve(view, qvec, question, k=wide, context=context, only=set(only))
-            if passages and supported(passages):
+            found = retrieve(view, qvec, question, k=wide, context=context, only=set(only))
+            # the window is a strong hint: any of its passages that answers on its own will do
+            # (the best-scored one may be in the question's language yet under that language's
+            # floor, while a report in another language clears its own)
+            passages = [p for p in found if supported([p])]
+            if passages:
                 break
-            passages = []
         if not passages:
             plan.fell_back = True
     if not passages:
-        passages = retrieve(view, qvec, question, k=wide, context=context)
+        passages = retrieve(view, qvec, question, k=wide, context=context, only=plan.asof)
     if plan.time.latest and passages:
         passages = newest_relevant(passages, view.articles, plan, supported, k)
     return passages

@@ -87,14 +87,15 @@ def build_timeline(answerer, topic: str, *, today: dt.date | None = None, limit:
                             window=plan.time.window.as_dict() if plan.time.window else None)
         qvec = query_vector(library.embedder, topic)
         background = background_similarity(view, qvec)
-        passages = retrieve(view, qvec, topic, k=TIMELINE_CANDIDATES, only=None if plan.uncovered else plan.only)
+        passages = retrieve(view, qvec, topic, k=TIMELINE_CANDIDATES, only=plan.asof if plan.uncovered else
+                            plan.only if plan.only is not None else plan.asof)
         if not supported(topic, passages, answerer.thresholds, background):
             timeline.abstained = True
             timeline.message = NOT_IN_ARTICLES
             return timeline
         if plan.uncovered:  # on the topic, but no article covers the window
             timeline.abstained = True
-            timeline.message = uncovered_message(plan.time.window, view.articles, plan.lang)
+            timeline.message = uncovered_message(plan.time.window, plan.visible(view.articles), plan.lang)
             return timeline
         articles = view.articles
         best_dense = max(p.dense for p in passages)

@@ -190,7 +190,9 @@ def mentioned_dates(text: str, *, published: str = "", limit: int = 60) -> list[
     without repeats: "23 de enero" is ("2026-01-23", "2026-01-23") in an article of 2026, "en
     febrero de 2026" the whole month. A day or month without a year takes the year that puts it
     nearest to the publication date (a January article's "December" is last December); without a
-    publication date it takes the year the text states, or is left out."""
+    publication date it takes the year the text states, or is left out. With a publication date,
+    the weekdays a report names ("este miércoles", "on Wednesday") are the latest such days up to
+    it, and "ayer"/"yesterday" the day before."""
     folded = fold(text)
     ref = dt.date.fromisoformat(published) if published else None
     years = _years(folded[:5000])
@@ -211,12 +213,28 @@ def mentioned_dates(text: str, *, published: str = "", limit: int = 60) -> list[
                     continue
             taken.append((m.start(), m.end()))
             out[(d.isoformat(), d.isoformat())] = None
+    if ref is not None:
+        # "este miércoles", "on Wednesday", "el lunes": news names the days of its own week
+        # (the latest such day up to the publication date)
+        for m in _WEEKDAY_MENTION.finditer(folded):
+            back = (ref.weekday() - WEEKDAYS[m.group("wd")]) % 7
+            d = ref - dt.timedelta(days=back)
+            out[(d.isoformat(), d.isoformat())] = None
+        for m in _DAY_WORD.finditer(folded):
+            d = ref + dt.timedelta(days=_DAY_WORDS[m.group(1)])
+            out[(d.isoformat(), d.isoformat())] = None
     for m in MONTH_YEAR.finditer(folded):
         if any(a < m.end() and m.start() < b for a, b in taken):
             continue
         first, last = month_range(int(m["y"]), MONTHS[m["m"].rstrip(".")])
         out[(first.isoformat(), last.isoformat())] = None
     return list(out)[:limit]
+
+
+_WEEKDAY_MENTION = re.compile(r"\b(?:on|this|last|este|el|pasado)\s+(?P<wd>" + "|".join(
+    w for w in WEEKDAYS if len(w) > 3) + r")\b(?!\s+(?:\d|de\s|next|que\s+viene|proximo))")
+_DAY_WORDS = {"yesterday": -1, "ayer": -1, "today": 0, "hoy": 0}
+_DAY_WORD = re.compile(r"\b(" + "|".join(_DAY_WORDS) + r")\b")
 
 
 def nearest_year(month: int, day: int, ref: dt.date, *, future_weight: float = 2.0) -> dt.date | None:

@@ -110,6 +110,12 @@ def test_latest_answers_from_the_newest_relevant_article_and_says_its_date(news,
         _exact(answer, texts)
 
 
+def test_nothing_published_after_the_day_asked_is_used(news):
+    answer = news.ask("What is the latest on the Madrid Lisbon train?", today=dt.date(2026, 2, 6))
+    assert answer.citations and max(c.published for c in answer.citations) <= "2026-02-06"
+    assert "2026" in answer.heading and "10 February" not in answer.heading
+
+
 def test_wire_copies_take_one_quote_with_the_other_outlets_and_links(news, texts):
     answer = news.ask("¿Qué recargo por turnos nocturnos exigen los portuarios de Valparaíso?")
     assert "recargo del 35 %" in answer.citations[0].quote

@@ -61,6 +61,13 @@ def test_mentioned_dates_take_the_year_nearest_the_publication():
     assert ("2026-02-01", "2026-02-28") in got
 
 
+def test_a_report_names_the_days_of_its_own_week():
+    text = "SANTIAGO (Reuters) - Chile declared a state of catastrophe on Wednesday. Ayer hubo lluvias."
+    got = mentioned_dates(text, published="2026-02-05")  # a Thursday
+    assert ("2026-02-04", "2026-02-04") in got  # Wednesday, and "ayer"
+    assert mentioned_dates(text) == []  # undated: weekdays name nothing
+
+
 def test_articles_get_iso_dates_from_every_format():
     articles, skipped = load_paths([FIXTURE], max_bytes=5_000_000)
     assert skipped == []
