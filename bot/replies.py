@@ -270,12 +270,31 @@ def source_line(n: int, title: str, published: str, source: str, *, markdown: bo
 
 
 def source_lines(citations, *, markdown: bool = True) -> list[str]:
-    """One line per cited article, in citation-number order."""
+    """One line per cited article, in citation-number order, each followed by the other outlets
+    that published the same wire text ("also reported by"), with their links."""
     seen: dict[int, str] = {}
     for c in citations:
         if c.n not in seen:
             seen[c.n] = source_line(c.n, c.title, c.published, c.source, markdown=markdown)
+            also = also_line(getattr(c, "also_reported_by", None) or [], markdown=markdown)
+            if also:
+                seen[c.n] += "\n" + also
     return [seen[n] for n in sorted(seen)]
+
+
+def also_line(copies: list[dict], *, markdown: bool = True, limit: int = 600) -> str:
+    """"↳ also reported by: outlet (date), outlet (date)", each outlet linked to its copy."""
+    parts = []
+    for x in copies:
+        name = _escape(clip(x.get("outlet") or x.get("title") or "?", 60))
+        date = f" ({clip(x['published'], 20)})" if x.get("published") else ""
+        source = x.get("source", "")
+        if _is_url(source) and len(source) <= 400:
+            link = source.replace(")", "%29").replace(" ", "%20")
+            parts.append(f"[{name}]({link}){date}" if markdown else f"{name}{date} <{source}>")
+        else:
+            parts.append(f"{name}{date}")
+    return clip("↳ also reported by: " + ", ".join(parts), limit) if parts else ""
 
 
 def body_blocks(answer, limit: int) -> list[str]:
@@ -285,11 +304,15 @@ def body_blocks(answer, limit: int) -> list[str]:
     if answer.abstained or not answer.citations:
         blocks += text_blocks(answer.answer, limit)
     else:
+        if getattr(answer, "heading", ""):  # the dates the quotes come from (answer/news.py)
+            blocks += text_blocks(f"*{answer.heading.strip()}*", limit)
         if answer.mode != "extractive":
             blocks += text_blocks(answer.answer, limit)
             blocks.append("**Quoted from the articles**")
         for c in answer.citations:
             blocks += quote_blocks(c.quote, c.n, limit)
+        for d in getattr(answer, "disagreements", None) or []:  # sources stating it differently
+            blocks += text_blocks(f"⚠️ {d['summary']}", limit)
     if answer.note:
         blocks += text_blocks(f"*{answer.note.strip()}*", limit)
     return blocks

@@ -1,0 +1,48 @@
+"""News over time in Discord replies (bot/replies.py), without Discord: the heading with the dates,
+"also reported by" with each copy's link, and sources that disagree, all within the limits."""
+
+from __future__ import annotations
+
+from answer.answering import Answer, Citation
+from bot.replies import answer_replies, answer_text_replies, reply_problems
+
+COPIES = [{"article_id": f"c{i}", "outlet": f"outlet{i}.example", "title": "Copia", "published": "2026-01-14",
+           "source": f"https://outlet{i}.example/noticias/2026/01/14/huelga"} for i in range(3)]
+
+
+def _answer(n_copies: int = 2) -> Answer:
+    jan = Citation(n=1, article_id="a", title="Huelga en Valparaíso", source="https://diario.example/huelga",
+                   published="2026-01-14", quote="Ambas partes volverán a reunirse el 23 de enero.", start=0, end=48,
+                   score=0.9, outlet="diario.example", also_reported_by=COPIES[:n_copies])
+    feb = Citation(n=2, article_id="b", title="Huelga", source="https://radio.example/huelga", published="2026-01-15",
+                   quote="Ambas partes volverán a reunirse el 23 de febrero.", start=0, end=50, score=0.9,
+                   outlet="radio.example")
+    summary = ("Las fuentes no coinciden en la fecha: [1] diario.example, 14 de enero de 2026: 23 de enero de 2026; "
+               "[2] radio.example, 15 de enero de 2026: 23 de febrero de 2026.")
+    return Answer(question="¿Cuándo volverán a reunirse?", answer="...", abstained=False, citations=[jan, feb],
+                  heading="De artículos que cubren 14 de enero de 2026.",
+                  disagreements=[{"about": 1, "kind": "dates", "statements": [], "summary": summary}])
+
+
+def test_the_heading_copies_and_disagreement_are_shown():
+    [reply] = answer_replies(_answer())
+    embed = reply.embeds[0]
+    assert embed["description"].startswith("*De artículos que cubren 14 de enero de 2026.*")
+    assert "⚠️ Las fuentes no coinciden en la fecha" in embed["description"]
+    sources = "\n".join(f["value"] for f in embed["fields"] if f["name"].startswith("Sources"))
+    assert "↳ also reported by: [outlet0.example](https://outlet0.example/noticias/2026/01/14/huelga) (2026-01-14)" \
+        in sources
+    assert sources.index("[1]") < sources.index("also reported by") < sources.index("[2]")
+    assert reply_problems(reply) == []
+
+
+def test_plain_text_replies_carry_the_copies_links_without_previews():
+    text = "\n".join(r.content for r in answer_text_replies(_answer()))
+    assert "↳ also reported by: outlet0.example (2026-01-14) <https://outlet0.example/noticias/2026/01/14/huelga>" in text
+
+
+def test_many_copies_stay_within_the_limits():
+    answer = _answer(0)
+    answer.citations[0].also_reported_by = [dict(COPIES[0], outlet=f"outlet-{i}" * 5) for i in range(200)]
+    for reply in answer_replies(answer) + answer_text_replies(answer):
+        assert reply_problems(reply) == []
