@@ -291,6 +291,13 @@ class CitaCog(commands.Cog, name="Cita"):
         """The plain facts `guards.classify` decides on."""
         me = self.bot.user
         bot_ids = self._bot_ids(message.guild)
+        ask = self.settings.ask_channels
+        parent = getattr(channel, "parent", None)
+        in_ask_forum_post = (isinstance(channel, discord.Thread) and isinstance(parent, discord.ForumChannel)
+                             and parent.id in ask)
+        ref = message.reference
+        replied = None if ref is None else (ref.resolved if isinstance(ref.resolved, discord.Message)
+                                            else ref.cached_message)
         return guards.MessageFacts(
             content=message.content, bot_ids=bot_ids,
             from_a_bot=message.author.bot or (me is not None and message.author.id == me.id),
@@ -299,7 +306,12 @@ class CitaCog(commands.Cog, name="Cita"):
             mentioned=bool(bot_ids & (set(message.raw_mentions) | set(message.raw_role_mentions))),
             in_bot_thread=self._in_bot_thread(channel),
             channel_allowed=message.guild is None or self.channel_policy.permits(channel.id, _parent_id(channel)),
-            replies_to_bot=self._replies_to_bot(message))
+            replies_to_bot=self._replies_to_bot(message),
+            replies_to_someone=replied is not None and not replied.author.bot,
+            in_ask_channel=(isinstance(channel, discord.TextChannel) and channel.id in ask) or (
+                self._in_bot_thread(channel) and _parent_id(channel) in ask),
+            in_ask_forum_post=in_ask_forum_post,
+            starts_post=in_ask_forum_post and message.id == channel.id)
 
     def _replies_to_bot(self, message: discord.Message) -> bool:
         """A reply to the bot's message: Discord puts the bot only in the payload (`mentions`
@@ -344,8 +356,9 @@ class CitaCog(commands.Cog, name="Cita"):
         in_thread = isinstance(channel, discord.Thread)
         plan = guards.plan_delivery(
             self.perms(channel), in_thread=in_thread, reply=kind is not guards.Kind.FOLLOWUP,
-            open_thread=(kind in (guards.Kind.MENTION, guards.Kind.REPLY) and self.settings.answer_in_threads
-                         and isinstance(channel, discord.TextChannel)))
+            open_thread=(isinstance(channel, discord.TextChannel) and (
+                kind is guards.Kind.ASK_CHANNEL
+                or (kind in (guards.Kind.MENTION, guards.Kind.REPLY) and self.settings.answer_in_threads))))
         if plan.where == "nowhere":  # nothing can be posted here: no work, no refused requests
             self._warn_once(channel.id, "not answering in channel %s: missing %s", channel.id, ", ".join(plan.missing))
             parent = getattr(channel, "parent", None)
@@ -355,8 +368,12 @@ class CitaCog(commands.Cog, name="Cita"):
         if self.stopping:
             await self.send_text(channel, STOPPING, reference=message)
             return
+        content = message.content
+        if kind is guards.Kind.FORUM_POST:  # the post's title is part of the question
+            title = channel.name.strip()
+            content = content if content.strip().startswith(title) else f"{title}\n{content}"
         try:
-            question = guards.question_from_message(message.content, bot_ids=facts.bot_ids,
+            question = guards.question_from_message(content, bot_ids=facts.bot_ids,
                                                     has_attachments=bool(message.attachments),
                                                     max_chars=self.settings.max_question_chars)
             ticket = self.gate.admit(message.author.id)
@@ -391,7 +408,11 @@ class CitaCog(commands.Cog, name="Cita"):
         thread: discord.Thread | None = None
         reference: discord.Message | None = message if plan.reply else None
         context = None
-        if kind is guards.Kind.FOLLOWUP:
+        if kind is guards.Kind.FORUM_POST:  # answered in the post itself; its follow-ups continue there
+            thread = channel
+            reference = None
+            self.conversations.start(thread.id, [Turn(question)])
+        elif kind is guards.Kind.FOLLOWUP:
             thread = channel
             if not self.conversations.knows(thread.id):
                 turns = await self._turns_from_history(thread, before=message) if self.perms(thread).read_history else []
@@ -459,7 +480,9 @@ class CitaCog(commands.Cog, name="Cita"):
         bot_ids = self._bot_ids(thread.guild)
         try:
             starter = thread.starter_message
-            if starter is None and thread.parent is not None:
+            if isinstance(thread.parent, discord.ForumChannel):
+                starter = None  # a post's first message is in the thread itself: the history has it
+            elif starter is None and thread.parent is not None:
                 starter = await thread.parent.fetch_message(thread.id)
             if starter is not None:
                 if starter.author.id == (self.bot.user.id if self.bot.user else None):

@@ -5,9 +5,10 @@
 - `ChannelPolicy`: the channel allow-list (empty: every channel); a thread counts as its parent.
 - `Gate`: a per-user cooldown and a bounded number of answers in progress. Beyond either, the
   user is told "busy, try again in N s" and nothing is computed.
-- `classify`: what a message is to the bot (a question by DM, a follow-up in its thread, a
-  mention, a reply to one of its answers, or nothing for it), from plain facts the Discord layer
-  reads off the message.
+- `classify`: what a message is to the bot (a question by DM, a follow-up in its thread or in a
+  post of an ask forum, a mention, a reply to one of its answers, a new message in an ask channel,
+  a new post in an ask forum, or nothing for it), from plain facts the Discord layer reads off the
+  message.
 - `plan_delivery`: where and how an answer can go with the permissions the bot has in a channel
   (a thread, the channel, as a reply or not, embeds or text), and what it lacks, before any work.
 """
@@ -171,6 +172,8 @@ class Kind(Enum):
     FOLLOWUP = "followup"        # a message in a thread the bot opened: the thread's next question
     MENTION = "mention"          # a message that mentions the bot (or its role)
     REPLY = "reply"              # a reply to one of the bot's messages (asked with that answer's question)
+    ASK_CHANNEL = "ask-channel"  # a new message in an ask channel (CITA_ASK_CHANNELS): answered in a thread
+    FORUM_POST = "forum-post"    # the first message of a new post in an ask forum: answered in the post
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,10 @@ class MessageFacts:
     in_bot_thread: bool = False  # a thread the bot opened
     channel_allowed: bool = True  # CITA_CHANNELS allows the channel (or the thread's parent)
     replies_to_bot: bool = False  # a reply to a message the bot wrote
+    replies_to_someone: bool = False  # a reply to a person's message
+    in_ask_channel: bool = False  # a text channel listed in CITA_ASK_CHANNELS (not a thread in it)
+    in_ask_forum_post: bool = False  # a post (thread) of a forum listed in CITA_ASK_CHANNELS
+    starts_post: bool = False  # the first message of that post
 
 
 def classify(m: MessageFacts, *, answer_dms: bool, answer_in_threads: bool) -> Kind:
@@ -194,16 +201,23 @@ def classify(m: MessageFacts, *, answer_dms: bool, answer_in_threads: bool) -> K
         return Kind.IGNORE
     if m.in_dm:
         return Kind.DM if answer_dms else Kind.DM_DECLINED
-    if m.in_bot_thread and answer_in_threads and (
+    to_people = looks_like_chat_between_people(m.content, bot_ids=m.bot_ids) or m.replies_to_someone
+    if m.in_ask_forum_post and m.starts_post:
+        return Kind.FORUM_POST
+    if m.in_ask_forum_post and (m.mentioned or not to_people):
+        return Kind.FOLLOWUP
+    if m.in_bot_thread and (answer_in_threads or m.in_ask_channel) and (
             m.mentioned or not looks_like_chat_between_people(m.content, bot_ids=m.bot_ids)):
         kind = Kind.FOLLOWUP
     elif m.replies_to_bot:
         kind = Kind.REPLY
     elif m.mentioned:
         kind = Kind.MENTION
+    elif m.in_ask_channel and not to_people:
+        return Kind.ASK_CHANNEL
     else:
         return Kind.IGNORE
-    return kind if m.channel_allowed else Kind.IGNORE
+    return kind if m.channel_allowed or m.in_ask_channel else Kind.IGNORE
 
 
 # -- permissions -------------------------------------------------------------------------------------

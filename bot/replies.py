@@ -444,7 +444,7 @@ def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: 
         "",
         "**How to ask**",
         "• Mention me with your question: `@Cita What did the US demand?`",
-        "• Or use `/ask question: What did the US demand?`",
+        "• Or use `/ask question: What did the US demand?`, or reply to one of my answers",
         f"• {threads}",
         f"• Questions can be up to {max_question_chars} characters, in any language the articles use.",
         f"• {dms}",

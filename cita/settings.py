@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     # Discord
     discord_token: SecretStr = Field(SecretStr(""), validation_alias="DISCORD_TOKEN")
     channels: Ids = frozenset()
+    ask_channels: Ids = frozenset()  # text or forum channels where every new message or post is a question
     answer_in_threads: bool = True
     answer_dms: bool = False
     max_question_chars: int = 500
@@ -83,7 +84,7 @@ class Settings(BaseSettings):
             out[key] = value
         return out
 
-    @field_validator("channels", "shard_ids", mode="before")
+    @field_validator("channels", "ask_channels", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):

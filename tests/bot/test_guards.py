@@ -182,3 +182,19 @@ def test_what_the_bot_says_it_lacks():
     assert lacking_message(["Send Messages in Threads"], "in <#1>") == (
         "I can't answer in <#1>: I need the **Send Messages in Threads** permission there. "
         "Ask a server admin to grant it.")
+
+
+@pytest.mark.parametrize("message, expected", [
+    (dict(in_ask_channel=True), "ask-channel"),
+    (dict(in_ask_channel=True, content=f"<@{OTHER_USER}> did you see?"), "ignore"),
+    (dict(in_ask_channel=True, replies_to_someone=True), "ignore"),
+    (dict(in_ask_channel=True, channel_allowed=False), "ask-channel"),
+    (dict(in_ask_forum_post=True, starts_post=True), "forum-post"),
+    (dict(in_ask_forum_post=True), "followup"),
+    (dict(in_ask_forum_post=True, replies_to_someone=True), "ignore"),
+    (dict(in_bot_thread=True, in_ask_channel=True), "followup"),
+])
+def test_ask_channels_and_forums(message, expected):
+    from bot.guards import classify
+
+    assert classify(facts(**message), answer_dms=False, answer_in_threads=False).value == expected
