@@ -434,6 +434,43 @@ def sources_reply(articles: list[dict], page: int = 1, *, per_page: int = SOURCE
     return Reply(embeds=[embed])
 
 
+TIMELINE_PER_PAGE = 6
+
+
+def timeline_reply(timeline, page: int = 1, *, per_page: int = TIMELINE_PER_PAGE) -> Reply:
+    """Page `page` (from 1; clamped) of a timeline (answer/timeline.py `Timeline`) as one embed:
+    one dated, cited quote per event in date order, the sources of that page as a field, a footer
+    naming the page. Each event's quote is cut only if it alone exceeds its share of the embed."""
+    events = list(timeline.events)
+    title = clip(f"Timeline: {timeline.topic}", TITLE_LIMIT)
+    if timeline.abstained or not events:
+        return Reply(embeds=[{"type": "rich", "title": title, "color": ABSTAIN_COLOR,
+                              "description": clip(timeline.message or "No dated quotes.", DESCRIPTION_LIMIT)}])
+    pages = max(1, math.ceil(len(events) / per_page))
+    page = min(max(1, page), pages)
+    shown = events[(page - 1) * per_page:page * per_page]
+    share = (DESCRIPTION_LIMIT - 200) // len(shown)
+    blocks = []
+    for ev in shown:
+        head = f"**{_escape(ev.date)}**"
+        body = clip(" ".join(ev.quote.split()), max(80, share - len(head) - 20))
+        blocks.append(f"{head}\n> {_escape(body)} [{ev.n}]")
+    seen: dict[int, str] = {}
+    for ev in shown:
+        if ev.n not in seen:
+            seen[ev.n] = source_line(ev.n, ev.title, ev.published, ev.source)
+            also = also_line(ev.also_reported_by or [])
+            if also:
+                seen[ev.n] += "\n" + also
+    lines = [clip(seen[n], FIELD_VALUE_LIMIT // 2) for n in sorted(seen)]
+    footer = f"Page {page} of {pages} · {len(events)} event{'s' if len(events) != 1 else ''}"
+    if pages > 1:
+        footer += " · /timeline page:N shows another page"
+    embed = {"type": "rich", "title": title, "description": clip("\n\n".join(blocks), DESCRIPTION_LIMIT),
+             "color": ANSWER_COLOR, "fields": _fields(lines, "Sources")[:3], "footer": {"text": footer}}
+    return Reply(embeds=[embed])
+
+
 def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: bool) -> Reply:
     """How to ask, as one embed."""
     threads = ("I answer in a new thread; ask follow-up questions in that thread without mentioning me."

@@ -46,3 +46,37 @@ def test_many_copies_stay_within_the_limits():
     answer.citations[0].also_reported_by = [dict(COPIES[0], outlet=f"outlet-{i}" * 5) for i in range(200)]
     for reply in answer_replies(answer) + answer_text_replies(answer):
         assert reply_problems(reply) == []
+
+
+def _timeline(n: int, quote: str = "La huelga sigue en el puerto de Valparaíso."):
+    from answer.timeline import Timeline, TimelineEvent
+
+    events = [TimelineEvent(date=f"2026-01-{i % 28 + 1:02d}", n=i + 1, quote=quote, article_id=f"a{i}",
+                            title=f"Artículo {i}", source=f"https://diario{i}.example/huelga", outlet=f"diario{i}",
+                            published=f"2026-01-{i % 28 + 1:02d}", start=0, end=len(quote), score=0.9,
+                            also_reported_by=COPIES[:1]) for i in range(n)]
+    return Timeline(topic="huelga portuaria", events=events)
+
+
+def test_a_timeline_pages_within_the_limits():
+    from bot.replies import timeline_reply
+
+    timeline = _timeline(14, quote="Una cita muy larga. " * 150)
+    first = timeline_reply(timeline)
+    embed = first.embeds[0]
+    assert embed["title"] == "Timeline: huelga portuaria"
+    assert embed["footer"]["text"].startswith("Page 1 of 3 · 14 events")
+    assert embed["description"].startswith("**2026-01-01**\n> ")
+    assert "[1]" in embed["description"] and "[7]" not in embed["description"]
+    assert reply_problems(first) == []
+    last = timeline_reply(timeline, page=99)
+    assert last.embeds[0]["footer"]["text"].startswith("Page 3 of 3")
+    assert "[13]" in last.embeds[0]["description"] and reply_problems(last) == []
+
+
+def test_an_empty_timeline_says_why():
+    from answer.timeline import Timeline
+    from bot.replies import timeline_reply
+
+    reply = timeline_reply(Timeline(topic="x", abstained=True, message="The indexed articles don't say."))
+    assert reply.embeds[0]["description"] == "The indexed articles don't say."
