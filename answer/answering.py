@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from index.text import guess_language
+from index.retrieval import Library, Passage, background_similarity, query_vector
+from index.text import fold, guess_language
 
-from index.retrieval import Library, Passage, background_similarity, query_vector, retrieve
+from . import ranking
+from .question import analyse, not_stated_reason
 
 log = logging.getLogger(__name__)
 
 NOT_IN_ARTICLES = "The indexed articles don't say."
-# A question in the user's language is preferred to a better-scored quote in another language
-# when the two scores are within this margin (the seed article quotes the same statement in
-# Spanish and in its English original).
-SAME_LANGUAGE_MARGIN = 0.04
-# ... and when the two say the same thing: cosine of the two sentences' vectors (e5 puts a
-# translation pair at ~0.89-0.93, different statements of one article at ~0.75-0.86).
-SAME_CONTENT = 0.88
-# A second sentence is quoted when it scores within this margin of the best one. Quoting two
-# sentences finds the answer far more often than one (XQuAD en->es: 0.72 vs 0.83).
-SECOND_QUOTE_MARGIN = 0.10
-# A sentence next to a relevant one is more likely to hold the answer (it often names what the
-# relevant one refers to): each sentence gains this share of its best neighbour's similarity.
-NEIGHBOUR_WEIGHT = 0.4
-# How much the passage's own rank counts when choosing sentences across passages.
-PASSAGE_WEIGHT = 1.0
+# How many passages answering looks through for the sentence that answers (the best three are
+# often about the story in general; the one that says what was asked can be 10th or 15th).
+POOL = 20
 
 
 @dataclass(frozen=True)
@@ -78,8 +69,18 @@ class Citation:
     start: int
     end: int
     score: float
-    outlet: str = ""
+    outlet: str = ""  # who published the article ("Reuters", "La Gaceta Austral", a site)
     also_reported_by: list[dict] = field(default_factory=list)  # other copies of the same wire text
+    author: str = ""
+    agency: str = ""  # wire agencies its text credits
+
+
+def make_citation(n: int, article_id: str, meta: dict, quote: str, start: int, end: int,
+                  score: float) -> Citation:
+    return Citation(n=n, article_id=article_id, title=meta.get("title", ""), source=meta.get("source", ""),
+                    published=meta.get("published", ""), quote=quote, start=start, end=end,
+                    score=round(float(score), 4), outlet=meta.get("outlet", ""), author=meta.get("author", ""),
+                    agency=meta.get("agency", ""))
 
 
 @dataclass
@@ -91,6 +92,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     mode: str = "extractive"
     note: str = ""
+    # why Cita abstained: "off_topic" (the articles are about something else) or "not_stated"
+    # (they discuss it but none says what was asked; the citations are the closest context)
+    reason: str = ""
     generation: str = ""
     passages: list[Passage] = field(default_factory=list, repr=False)
     # news over time (answer/news.py): the dates the quotes come from, the question's window,
@@ -110,6 +114,7 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "mode": self.mode,
             "note": self.note,
+            "reason": self.reason,
             "generation": self.generation,
             "heading": self.heading,
             "window": self.window,
@@ -157,18 +162,23 @@ class Answerer:
             t1 = time.perf_counter()
             timings["embed"] = (t1 - t0) * 1000
             background = background_similarity(view, qvec)
-            passages = search(view, qvec, question, plan, k=k, context=context,
+            prefer = named_outlets(question, view.articles)
+            # a wide pool of passages to find the answering sentence in (a "latest" question
+            # keeps the newest relevant ones only)
+            wide = k if plan.time.latest else max(k, POOL)
+            passages = search(view, qvec, question, plan, k=wide, context=context, prefer=prefer,
                               supported=lambda ps: supported(question, ps, self.thresholds, background))
             t2 = time.perf_counter()
             timings["retrieve"] = (t2 - t1) * 1000
             if plan.uncovered and supported(question, passages, self.thresholds, background):
                 # on the articles' topic, but none covers the question's dates: say so
-                answer = Answer(question=question, abstained=True,
+                answer = Answer(question=question, abstained=True, reason="not_covered",
                                 answer=uncovered_message(plan.time.window, plan.visible(view.articles), plan.lang))
             else:
-                answer = extractive_answer(question, passages[:3], view.articles, thresholds=self.thresholds,
-                                           background=background)
+                answer = extractive_answer(question, passages, view.articles, thresholds=self.thresholds,
+                                           background=background, idf=view.idf, prefer=prefer)
             finish_answer(answer, plan, view, passages)
+        passages = passages[:max(k, 3)]
         answer.generation = view.generation
         answer.passages = passages
         timings["select"] = (time.perf_counter() - t2) * 1000
@@ -186,49 +196,66 @@ class Answerer:
 
 
 def supported(question: str, passages: list[Passage], thresholds: Thresholds, background: float) -> bool:
-    """Whether the best passage answers the question well enough to quote it."""
+    """Whether one of the retrieved passages answers the question well enough to quote it: its
+    dense score clears the floor for its language pair (a same-language passage can lead on words
+    alone while a passage in the other language holds the answer)."""
     if not passages:
         return False
-    best = passages[0]
     q_lang = guess_language(question)
-    same = q_lang != "und" and q_lang == best.chunk.language
-    floor = thresholds.same if same else thresholds.cross
     best_sentence = max(p.best_sentence for p in passages)
-    return best.dense >= floor and best_sentence - background >= thresholds.background
-
-
-def choose_quotes(question: str, passages: list[Passage]) -> list[tuple[Passage, tuple[int, int], float]]:
-    """The best one or two sentences across the passages, as (passage, span, score)."""
-    if not passages:
-        return []
-    top = passages[0].score
-    scored = []
+    if best_sentence - background < thresholds.background:
+        return False
     for p in passages:
-        spans = [span for span in p.chunk.sentences if span in p.sentence_scores]
-        sims = [p.sentence_scores[span] for span in spans]
-        for i, span in enumerate(spans):
-            neighbour = max(sims[max(i - 1, 0):i] + sims[i + 1:i + 2], default=0.0)
-            score = sims[i] + NEIGHBOUR_WEIGHT * neighbour + PASSAGE_WEIGHT * (p.score - top)
-            scored.append((score, p, span))
-    scored.sort(key=lambda x: -x[0])
-    best_score, best_p, best_span = scored[0]
-    q_lang = guess_language(question)
-    if q_lang != "und" and best_p.chunk.language != q_lang:
-        for score, p, span in scored[1:]:
-            if best_score - score > SAME_LANGUAGE_MARGIN:
-                break
-            if guess_language(p.chunk.sentence_text(*span)) == q_lang and _same_content(best_p, best_span, p, span):
-                best_score, best_p, best_span = score, p, span
-                break
-    picked = [(best_p, best_span, best_score)]
-    for score, p, span in scored:
-        if (p, span) == (best_p, best_span) or best_score - score > SECOND_QUOTE_MARGIN:
-            continue
-        if p.chunk.article_id == best_p.chunk.article_id and _overlaps(span, best_span):
-            continue
-        picked.append((p, span, score))
-        break
-    return picked
+        same = q_lang != "und" and q_lang == p.chunk.language
+        if p.dense >= (thresholds.same if same else thresholds.cross):
+            return True
+    return False
+
+
+def named_outlets(question: str, articles: dict[str, dict]) -> dict[str, float]:
+    """Articles of an outlet, agency or author the question names ("according to Reuters",
+    "según Infobae"), with weight 1 (0.5 for an agency credit only): the name as the article's
+    metadata has it, or a capitalised name of the question in the article's site or file name
+    ("Mercados Hoy" in mercados-hoy-sol.txt, "Infobae" in infobae.com)."""
+    q = f" {' '.join(_WORDS.findall(fold(question)))} "
+    slugs = [s for s in _name_slugs(question) if len(s) >= 5]
+    out: dict[str, float] = {}
+    for aid, meta in articles.items():
+        for field_, weight in (("outlet", 1.0), ("author", 1.0), ("agency", 0.5)):
+            for name in (meta.get(field_) or "").split(","):
+                key = " ".join(_WORDS.findall(fold(name)))
+                if len(key) >= 2 and key not in _NOT_NAMES and f" {key} " in q:
+                    out[aid] = max(out.get(aid, 0.0), weight)
+        source = fold(meta.get("source", ""))
+        if source.startswith(("http://", "https://")):  # the site: "infobae" in www.infobae.com
+            host = source.split("/")[2]
+            hit = any(slug.replace("-", "") in host.replace("-", "") for slug in slugs)
+        else:  # a file named for its outlet first: mercados-hoy-sol-tras-recorte.txt
+            name = source.rsplit("/", 1)[-1].replace("_", "-")
+            hit = any(name.startswith(slug + "-") for slug in slugs)
+        if hit:
+            out[aid] = max(out.get(aid, 0.0), 1.0)
+    return out
+
+
+def _name_slugs(question: str) -> list[str]:
+    """Runs of capitalised words past the question's first word, as URL slugs ("mercados-hoy")."""
+    tokens = re.findall(r"[\w'’.-]+", question)
+    runs, current = [], []
+    for i, t in enumerate(tokens):
+        if i > 0 and t[:1].isupper():
+            current.append(fold(t).strip(".'’"))
+        else:
+            if current:
+                runs.append("-".join(current))
+            current = []
+    if current:
+        runs.append("-".join(current))
+    return runs
+
+
+_WORDS = re.compile(r"\w+", re.UNICODE)
+_NOT_NAMES = {"the", "el", "la", "los", "las"}
 
 
 def quoted(quote: str) -> str:
@@ -236,27 +263,34 @@ def quoted(quote: str) -> str:
     return quote if quote[:1] in "“\"«'‘" else f"“{quote}”"
 
 
-def _same_content(p1: Passage, span1: tuple[int, int], p2: Passage, span2: tuple[int, int]) -> bool:
-    v1, v2 = p1.sentence_vectors.get(span1), p2.sentence_vectors.get(span2)
-    return v1 is not None and v2 is not None and float(v1 @ v2) >= SAME_CONTENT
-
-
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
 def extractive_answer(question: str, passages: list[Passage], articles: dict[str, dict], *,
-                      thresholds: Thresholds, background: float = 0.0) -> Answer:
+                      thresholds: Thresholds, background: float = 0.0, idf=None,
+                      prefer: dict[str, float] | None = None) -> Answer:
+    """Quotes for the question from the passages (best first), or an abstention: off topic
+    (the calibrated check on the best three passages) or "not stated" (on topic, but no sentence
+    near the top holds the kind of answer asked for)."""
     if not supported(question, passages, thresholds, background):
-        return Answer(question=question, answer=NOT_IN_ARTICLES, abstained=True)
-    citations = []
-    numbers: dict[str, int] = {}  # one number per article, in order of first quote
-    for p, (s, e), score in choose_quotes(question, passages):
-        meta = articles.get(p.chunk.article_id, {})
-        n = numbers.setdefault(p.chunk.article_id, len(numbers) + 1)
-        citations.append(Citation(
-            n=n, article_id=p.chunk.article_id, title=meta.get("title", ""), source=meta.get("source", ""),
-            published=meta.get("published", ""), quote=p.chunk.sentence_text(s, e), start=s, end=e,
-            score=round(float(score), 4)))
+        return Answer(question=question, answer=NOT_IN_ARTICLES, abstained=True, reason="off_topic")
+    asked = analyse(question)
+    ranked = ranking.candidates(question, asked, passages, articles, idf=idf or (lambda w: 1.0), prefer=prefer)
+    if not ranked:
+        return Answer(question=question, answer=NOT_IN_ARTICLES, abstained=True, reason="off_topic")
+    if not ranking.stated(asked, ranked):
+        citations = _citations(ranked[:1], articles)
+        reason = not_stated_reason(asked, guess_language(question))
+        text = f"{reason} {quoted(citations[0].quote)} [{citations[0].n}]"
+        return Answer(question=question, answer=text, abstained=True, citations=citations, reason="not_stated",
+                      note=reason)
+    citations = _citations(ranking.choose(question, ranked), articles)
     text = " ".join(f"{quoted(c.quote)} [{c.n}]" for c in citations)
     return Answer(question=question, answer=text, abstained=False, citations=citations)
+
+
+def _citations(chosen: list[ranking.Candidate], articles: dict[str, dict]) -> list[Citation]:
+    citations = []
+    numbers: dict[str, int] = {}  # one number per article, in order of first quote
+    for c in chosen:
+        aid = c.passage.chunk.article_id
+        n = numbers.setdefault(aid, len(numbers) + 1)
+        citations.append(make_citation(n, aid, articles.get(aid, {}), c.text, c.span[0], c.span[1], c.score))
+    return citations

@@ -29,7 +29,7 @@ from string import Template
 
 from index.text import fold, guess_language, stop_words, words
 
-from .answering import Answer, Citation
+from .answering import Answer, Citation, make_citation
 from index.retrieval import Passage
 
 log = logging.getLogger(__name__)
@@ -353,10 +353,8 @@ def cite(checked: CheckedReply, question: str, passages: list[Passage],
     citations = []
     for n, p, (s, e) in kept:
         meta = articles.get(p.chunk.article_id, {})
-        citations.append(Citation(
-            n=n, article_id=p.chunk.article_id, title=meta.get("title", ""), source=meta.get("source", ""),
-            published=meta.get("published", ""), quote=p.chunk.sentence_text(s, e), start=s, end=e,
-            score=round(float(p.sentence_scores.get((s, e), p.score)), 4)))
+        citations.append(make_citation(n, p.chunk.article_id, meta, p.chunk.sentence_text(s, e), s, e,
+                                       p.sentence_scores.get((s, e), p.score)))
 
     def renumber(m: re.Match) -> str:
         ns = dict.fromkeys(passage_n[int(k)] for k in re.findall(r"\d+", m.group()) if int(k) in passage_n)

@@ -136,8 +136,9 @@ def uncovered_message(window: Window, articles: dict[str, dict], lang: str = "en
 
 
 def search(view: IndexView, qvec, question: str, plan: Plan, *, k: int, context: list[str] | None,
-           supported: Callable[[list[Passage]], bool]) -> list[Passage]:
-    """The passages to answer from, as the plan says (see the module docstring)."""
+           supported: Callable[[list[Passage]], bool], prefer: dict[str, float] | None = None) -> list[Passage]:
+    """The passages to answer from, as the plan says (see the module docstring). `prefer`: a
+    bonus for the articles of an outlet the question names (answering.named_outlets)."""
     wide = max(k, LATEST_CANDIDATES) if plan.time.latest else k
     passages: list[Passage] = []
     if plan.uncovered:  # only to tell an off-topic question from one about other dates
@@ -146,7 +147,7 @@ def search(view: IndexView, qvec, question: str, plan: Plan, *, k: int, context:
         # articles published in the window first, then also those that mention a day in it
         published = {aid for aid in plan.only if plan.time.window.contains(view.articles[aid].get("published", ""))}
         for only in dict.fromkeys(frozenset(x) for x in (published, plan.only) if x):
-            found = retrieve(view, qvec, question, k=wide, context=context, only=set(only))
+            found = retrieve(view, qvec, question, k=wide, context=context, only=set(only), prefer=prefer)
             # the window is a strong hint: any of its passages that answers on its own will do
             # (the best-scored one may be in the question's language yet under that language's
             # floor, while a report in another language clears its own)
@@ -156,7 +157,7 @@ def search(view: IndexView, qvec, question: str, plan: Plan, *, k: int, context:
         if not passages:
             plan.fell_back = True
     if not passages:
-        passages = retrieve(view, qvec, question, k=wide, context=context, only=plan.asof)
+        passages = retrieve(view, qvec, question, k=wide, context=context, only=plan.asof, prefer=prefer)
     if plan.time.latest and passages:
         passages = newest_relevant(passages, view.articles, plan, supported, k)
     return passages

@@ -25,6 +25,7 @@ examples:
   cita ask --timeline "security talks"
   echo "¿Qué pidió Estados Unidos?" | cita ask --json
   cita eval xquad --limit 200
+  cita eval news --json              the news benchmark in eval/news
   cita bot                           run the Discord bot (DISCORD_TOKEN in .env)
 """
 
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     xq.add_argument("--questions", default="en", metavar="LANG", help="language of the questions (en)")
     xq.add_argument("--limit", type=int, default=None, metavar="N", help="ask only the first N questions")
     xq.add_argument("--json", action="store_true", help="print one JSON object")
+    news = esub.add_parser("news", help="news questions over a folder of articles (DIR/articles, "
+                           "DIR/questions.jsonl; README \"Answer quality\")")
+    news.add_argument("--dir", type=Path, default=CHECKOUT / "eval" / "news",
+                      help="the benchmark folder (default: eval/news)")
+    news.add_argument("--json", action="store_true", help="print one JSON object")
 
     botp = sub.add_parser("bot", help="run the Discord bot")
     botp.add_argument("--invite-url", action="store_true",
@@ -389,6 +395,9 @@ def cmd_ask(args, settings: Settings) -> int:
 def cmd_eval(args, settings: Settings) -> int:
     from .evaluation import run_xquad
 
+    if args.benchmark == "news":
+        return cmd_eval_news(args, settings)
+
     if not (args.dir / f"xquad.{args.paragraphs}.json").exists():
         print(f"cita: no xquad.{args.paragraphs}.json in {args.dir}", file=sys.stderr)
         return 2
@@ -401,6 +410,33 @@ def cmd_eval(args, settings: Settings) -> int:
     for key in ("recall_at_1", "recall_at_5", "mrr", "answer_contains", "abstained", "non_verbatim",
                 "p50_ms", "p95_ms"):
         print(f"  {key}: {result[key]}")
+    return 0
+
+
+def cmd_eval_news(args, settings: Settings) -> int:
+    from .evaluation import NewsEvalError, run_news
+
+    try:
+        result = run_news(settings, directory=args.dir, progress=sys.stderr.isatty() and not args.json)
+    except NewsEvalError as e:
+        print(f"cita: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    total = len(result["questions"])
+    print(f"News: {args.dir} ({total} questions, {result['index']['articles']} articles)")
+    for kind, row in result["by_kind"].items():
+        print(f"  {kind:<9} {row['hits']:>3} / {row['questions']:<3} {row['rate']:.2f}")
+    print(f"  overall   {result['hits']:>3} / {total:<3} {result['overall']:.2f}")
+    print(f"  quotes not exact spans: {result['non_verbatim']}; boilerplate quotes: {result['boilerplate']}")
+    print(f"  latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms")
+    misses = [r for r in result["questions"] if not r["hit"]]
+    if misses:
+        print("  missed:")
+        for r in misses:
+            said = "abstained" if r["abstained"] else (r["quotes"][0]["quote"][:90] if r["quotes"] else "")
+            print(f"    [{r['kind']}] {r['q'][:80]}  ->  {said}")
     return 0
 
 

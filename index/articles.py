@@ -17,7 +17,9 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .boilerplate import boilerplate_spans
 from .dates import normalise_published, publication_date
+from .outlets import describe
 from .text import guess_language
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
@@ -34,6 +36,10 @@ class Article:
     author: str = ""
     language: str = "und"
     content_hash: str = ""
+    outlet: str = ""  # who published it: a feed's source, the page's site name, the URL's site
+    agency: str = ""  # wire agencies the text credits ("EFE", "Reuters, AP")
+    # [start, end) spans of page furniture (captions, bylines, datelines, share lines...): never quoted
+    boilerplate: tuple[tuple[int, int], ...] = ()
 
     def meta(self) -> dict:
         """Everything but the text, for manifests and citations."""
@@ -49,23 +55,30 @@ class Skipped:
 
 
 def make_article(*, key: str, title: str, text: str, source: str, published: str = "",
-                 author: str = "") -> Article:
+                 author: str = "", outlet: str = "") -> Article:
     """An article whose id is stable for `key` (its path or URL) and whose hash follows its content.
     The date is ISO (YYYY-MM-DD): the metadata's when it can be read, else the one the text
-    states in a date line or dateline (index/dates.py), else none."""
+    states in a date line or dateline (index/dates.py), else none. Outlet, author and agency are
+    completed from the text and URL (index/outlets.py), and the page furniture in the text is
+    marked (index/boilerplate.py)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     published = normalise_published(published) or publication_date(text)
     title = " ".join(title.split()) or _first_line(text) or Path(source).stem
     digest = hashlib.sha256(f"{title}\n{published}\n{text}".encode()).hexdigest()[:16]
+    who = describe(text=text, url=source if source.startswith(("http://", "https://")) else key,
+                   outlet=outlet, author=author or "")
     return Article(
         id=hashlib.sha256(key.encode()).hexdigest()[:16],
         title=title[:300],
         text=text,
         source=source,
         published=published or "",
-        author=author or "",
+        author=who["author"],
         language=guess_language(text),
         content_hash=digest,
+        outlet=who["outlet"],
+        agency=who["agency"],
+        boilerplate=tuple(boilerplate_spans(text, title)),
     )
 
 
@@ -200,7 +213,8 @@ def parse_html(html: str, *, source: str, key: str | None = None) -> tuple[list[
     url = data.get("url") or ""
     shown = url if url.startswith("http") else source
     article = make_article(key=key or shown, title=data.get("title") or "", text=text, source=shown,
-                           published=data.get("date") or "", author=data.get("author") or "")
+                           published=data.get("date") or "", author=data.get("author") or "",
+                           outlet=data.get("sitename") or "")
     return [article], []
 
 
@@ -231,7 +245,8 @@ def parse_jsonl(text: str, *, source: str) -> tuple[list[Article], list[Skipped]
             key = f"{source}#{n}"
         keys.add(key)
         articles.append(make_article(key=key, title=fields["title"] or "", text=rec["text"], source=shown,
-                                     published=fields["published"] or "", author=fields["author"] or ""))
+                                     published=fields["published"] or "", author=fields["author"] or "",
+                                     outlet=fields["source"] or ""))
     if not articles and not skipped:
         skipped.append(Skipped(source, "empty file"))
     return articles, skipped

@@ -537,15 +537,20 @@ def _article_metadata(article: Article) -> dict:
             "published": article.published, "language": article.language}
 
 
+def _meta_key(meta: dict) -> str:
+    """An article's manifest entry as JSON: a rebuild whose loader now finds other metadata
+    (outlet, boilerplate spans...) for the same text writes a new generation."""
+    return json.dumps(meta, sort_keys=True, ensure_ascii=False)
+
+
 def _same_articles(old: list[dict], new: list[Article]) -> bool:
-    return sorted((a["id"], a["content_hash"], a["source"]) for a in old) == sorted(
-        (a.id, a.content_hash, a.source) for a in new)
+    return sorted(_meta_key(a) for a in old) == sorted(_meta_key(json.loads(json.dumps(a.meta()))) for a in new)
 
 
 def _already_there(old: list[dict], new: list[Article]) -> bool:
     """Every added article is already indexed as it is."""
-    have = {(a["id"], a["content_hash"], a["source"]) for a in old}
-    return all((a.id, a.content_hash, a.source) in have for a in new)
+    have = {_meta_key(a) for a in old}
+    return all(_meta_key(json.loads(json.dumps(a.meta()))) in have for a in new)
 
 
 def _texts_to_embed(prepared: list[tuple[Article, list[Chunk]]], chunk_vectors: str) -> list[str]:

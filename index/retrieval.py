@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embedding import Embedder
-from .lexical import ChunkRow, load_table
+from .lexical import ChunkRow, lexical_tokens, load_table
 from .store import IndexMissing, Store, StoreError, StoreUnavailable, segments_of
 from .text import guess_language, parse_sentence_id, sentence_id, words
 
@@ -36,6 +36,7 @@ LEXICAL_WEIGHT_SAME = 0.15
 LEXICAL_WEIGHT_CROSS = 0.01
 DENSE_CHUNKS = 30
 DENSE_SENTENCES = 60
+VECTOR_MEMORY = 50_000  # sentence vectors kept in memory per generation (~77 MB at 384 dims)
 
 
 @dataclass
@@ -104,6 +105,8 @@ class IndexView:
         self.background_col = self.cols[background][2] if background in self.cols else self.cols[self.segments[0]][2]
         # the one-segment case, as before segments (bench/answer_latency.py queries it bare)
         self.chunks_col, self.sentences_col = self.cols[self.segments[0]][:2]
+        self._vectors: dict[str, np.ndarray] = {}  # sentence vectors read so far (bounded)
+        self._df: dict[str, int] | None = None  # chunks holding each folded word (idf), when first asked
 
     def close(self) -> None:
         for seg in list(self.cols):
@@ -139,16 +142,35 @@ class IndexView:
         return dict(sorted(out.items(), key=lambda kv: -kv[1])[:n])
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Sentence vectors by id; those read before come from memory (answers read the same
+        few hundred sentences of a story again and again)."""
+        cache = self._vectors
         by_segment: dict[str, list[str]] = {}
         for sid in ids:
+            if sid in cache:
+                continue
             seg = self.live.get(parse_sentence_id(sid)[0])
             if seg in self.cols:
                 by_segment.setdefault(seg, []).append(sid)
-        out = {}
         for seg, part in by_segment.items():
             got = self.cols[seg][1].get(ids=part, include=["embeddings"])
-            out.update({i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])})
-        return out
+            if len(cache) + len(got["ids"]) > VECTOR_MEMORY:
+                cache.clear()
+            cache.update({i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])})
+        return {i: cache[i] for i in ids if i in cache}
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a folded word over the live chunks (rare words weigh
+        more); 0 for a word no chunk holds."""
+        df = self._df
+        if df is None:
+            df = {}
+            for r in self.rows:
+                for w in set(lexical_tokens(r.text)):
+                    df[w] = df.get(w, 0) + 1
+            self._df = df
+        n = df.get(term, 0)
+        return float(np.log((len(self.rows) + 1) / (n + 0.5))) if n else 0.0
 
 
 class Library:
@@ -239,9 +261,11 @@ def query_vector(embedder: Embedder, question: str, context: list[str] | None = 
 
 
 def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
-             context: list[str] | None = None, only: set[str] | None = None) -> list[Passage]:
+             context: list[str] | None = None, only: set[str] | None = None,
+             prefer: dict[str, float] | None = None) -> list[Passage]:
     """The best k passages for the question, at most one per near-duplicate group (and one
-    article per wire-copy group). `only`: search just these articles (a dated question's)."""
+    article per wire-copy group). `only`: search just these articles (a dated question's).
+    `prefer`: a bonus for the passages of some articles (of an outlet the question names)."""
     n = len(view.rows)
     if n == 0 or only is not None and not only:
         return []
@@ -264,6 +288,8 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
     candidates = set(chunk_sim) | set(best_sent)
     if top_lex > 0:
         candidates |= set(np.argsort(-lex)[:10].tolist())
+    if prefer:
+        candidates |= {i for i, r in enumerate(view.rows) if r.article_id in prefer}
     if only:
         candidates = {row for row in candidates if view.rows[row].article_id in only}
     passages = []
@@ -271,7 +297,7 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
         chunk = view.rows[row]
         dense = chunk_sim.get(row, floor_chunk) + SENTENCE_WEIGHT * best_sent.get(row, floor_sent)
         weight = LEXICAL_WEIGHT_SAME if q_lang != "und" and q_lang == chunk.language else LEXICAL_WEIGHT_CROSS
-        score = dense + weight * float(lex_norm[row])
+        score = dense + weight * float(lex_norm[row]) + (prefer or {}).get(chunk.article_id, 0.0)
         passages.append(Passage(chunk, score, dense, float(lex_norm[row]),
                                 best_sentence=best_sent.get(row, floor_sent)))
     passages.sort(key=lambda p: -p.score)

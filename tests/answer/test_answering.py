@@ -83,7 +83,8 @@ def test_answer_json_shape(hash_seed_answerer):
     assert {"question", "answer", "abstained", "citations", "timings_ms"} <= set(d)
     for c in d["citations"]:
         assert set(c) == {"n", "article_id", "title", "source", "published", "quote", "start", "end", "score",
-                          "outlet", "also_reported_by"}
+                          "outlet", "also_reported_by", "author", "agency"}
+    assert d["reason"] == ""
     assert d["timings_ms"]["total"] > 0
 
 

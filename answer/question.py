@@ -1,0 +1,287 @@
+"""What a question asks for, and whether a sentence has it (English and Spanish).
+
+`analyse` reads the question word ("who", "cuándo", "how many tons"...) into an answer type:
+person, date, place, number (with the counted noun when there is one), or none (what, why, how,
+which...). `has_type` tells whether a sentence holds an expression of that type: a name or a
+role for people, a date or time, a place after a preposition, a number (quantifying the counted
+noun). Small general lexicons and patterns; nothing here knows any particular story.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.text import fold
+
+_WORD = re.compile(r"\w+(?:[.,]\d+)*", re.UNICODE)
+
+_PERSON_NOUNS_EN = ("official minister reporter journalist person people spokes\\w* leader company group "
+                    "organi[sz]ation office agency outlet newspaper paper union ministry department economist "
+                    "analyst expert negotiator farmer politician lawmaker senator diplomat author writer bank "
+                    "institution body authority executive chief director firm").split()
+_PERSON_NOUNS_ES = ("funcionari[oa] ministr[oa] periodista persona portavoz vocer[oa] lider empresa grupo "
+                    "organizacion oficina agencia medio periodico diario sindicato ministerio dependencia "
+                    "secretaria economista analista expert[oa] negociador[a]? agricultor[a]? politic[oa] "
+                    "legislador[a]? senador[a]? diplomatic[oa] autor[a]? banco institucion organismo autoridad "
+                    "ejecutiv[oa] jefe director[a]? firma entidad").split()
+# question word patterns -> answer type, on the folded question (accents off, lower case)
+_TYPES = [
+    ("number", re.compile(r"\b(?:how (?:many|much)|cuant[oa]s?|que cantidad|what (?:percentage|share|number|amount)|"
+                          r"what (?:was|is|were) the (?:number|amount|total|death toll|toll|cost|price)|"
+                          r"at what (?:speed|rate|price)|how (?:fast|far|long|old|big|large|high|tall|deep)|"
+                          r"a que velocidad|que tan|cuanto tiempo|por cuanto|cual (?:es|fue|sera) (?:el|la) "
+                          r"(?:cifra|numero|cantidad|monto|total|costo|coste|precio|velocidad))\b")),
+    ("date", re.compile(r"\b(?:when|cuando|what (?:day|date|year|month|time)|which (?:day|date|year|month)|"
+                        r"(?:en )?que (?:dia|fecha|ano|mes|hora)|(?:a|hasta|desde) que hora|since when|"
+                        r"desde cuando|hasta cuando|until when|by when|para cuando)\b")),
+    ("place", re.compile(r"\b(?:where|donde|adonde|in which (?:city|country|town|place|state|region)|"
+                         r"(?:en )?que (?:ciudad|pais|lugar|estado|region|localidad)|"
+                         r"in what (?:city|country|place))\b")),
+    ("person", re.compile(r"\b(?:who|whom|whose|quien(?:es)?|a quien|de quien|(?:which|what) (?:\w+ )?"
+                          r"(?:" + "|".join(_PERSON_NOUNS_EN) + r")s?|(?:que|cual|cuales) (?:\w+ )?(?:"
+                          + "|".join(_PERSON_NOUNS_ES) + r")(?:s|es)?)\b")),
+    ("cause", re.compile(r"\b(?:what (?:caused|started|sparked|triggered)|what (?:was|is|were) the (?:cause|origin)s?|"
+                         r"que (?:causo|provoco|origino|inicio|desato)|cual (?:fue|es) (?:la )?(?:causa|el origen)|"
+                         r"(?:la|las) causas? de|the causes? of|el origen de)\b")),
+]
+# "which outlet / newspaper / reporter" is answered by an article's metadata as much as its text
+_SOURCE_Q = re.compile(r"\b(?:which|what|que|cual) (?:news )?(?:outlet|newspaper|paper|media|agency|"
+                       r"wire|reporter|journalist|medio|periodico|diario|agencia|periodista|cadena|"
+                       r"publication|site|website|portal)s?\b")
+# "how much will it cost", "¿cuánto costará?": an amount of money
+_MONEY_Q = re.compile(r"\b(?:cost\w*|cuest\w*|cost(?:o|ara|aria|aron|ado)|price\w*|precio\w*|budget\w*|"
+                      r"presupuest\w*|invest\w*|invert\w*|inversion\w*|spen[dt]\w*|gast\w*|paid|pay\w*|"
+                      r"pag\w*|worth|vale|valor|fine|multa\w*|salar\w*|sueldo\w*|fund\w*|financ\w*)\b")
+_MONEY = re.compile(r"(?:[$€£¥]|\b(?:us\$|usd|eur|euros?|dolares|dollars?|pesos?|libras|pounds|yuan|yenes|yen|"
+                    r"reales|soles|bolivares|francos|francs|rupees|rupias)\b)")
+_COUNT_NOUN = re.compile(r"\b(?:how many|cuant[oa]s)\s+((?:\w+\s+){0,2}?\w+)")
+_Q_STOP = {"the", "of", "were", "was", "are", "is", "did", "do", "does", "will", "have", "has", "had",
+           "se", "han", "fueron", "hay", "habia", "son", "los", "las", "el", "la", "de", "more", "mas",
+           "new", "nuevos", "nuevas", "a", "an", "other", "otros", "otras", "people"}
+
+_NUMBER_WORDS = set(("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+                     "hundred hundreds thousand thousands million millions billion billions dozen dozens half "
+                     "uno una dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince "
+                     "dieciseis diecisiete dieciocho diecinueve veinte treinta cuarenta cincuenta sesenta setenta "
+                     "ochenta noventa cien ciento cientos doscientos trescientos quinientos mil miles millon "
+                     "millones billon billones docena docenas decenas centenares medio media "
+                     "many several few numerous muchos muchas varios varias pocos pocas numerosos numerosas "
+                     "cientos miles").split())
+# words that measure rather than count: "N millones de dólares" counts the dollars
+_MEASURES = set(("million millions billion billions thousand thousands hundred hundreds dozen dozens "
+                 "mil miles millon millones billon billones cientos docenas decenas centenares "
+                 "tons tonnes toneladas kilos kilograms kilogramos kg pounds libras liters litros "
+                 "percent por ciento metros meters kilometers kilometros km").split())
+# counted nouns whose two languages share no prefix
+_PAIRS = [("people", "personas"), ("persons", "personas"), ("workers", "trabajadores"), ("dead", "muertos"),
+          ("killed", "muertos"), ("deaths", "muertes"), ("injured", "heridos"), ("wounded", "heridos"),
+          ("arrested", "detenidos"), ("arrests", "detenciones"), ("detainees", "detenidos"),
+          ("troops", "tropas"), ("soldiers", "soldados"), ("children", "ninos"), ("women", "mujeres"),
+          ("men", "hombres"), ("years", "anos"), ("days", "dias"), ("weeks", "semanas"), ("months", "meses"),
+          ("hours", "horas"), ("tons", "toneladas"), ("dollars", "dolares"), ("times", "veces"),
+          ("houses", "viviendas"), ("homes", "viviendas"), ("weapons", "armas"), ("guns", "armas"),
+          ("jobs", "empleos"), ("votes", "votos"), ("seats", "escanos"), ("countries", "paises"),
+          ("companies", "empresas"), ("flights", "vuelos"), ("officers", "agentes"), ("police", "policias"),
+          ("students", "estudiantes"), ("doctors", "medicos"), ("migrants", "migrantes"),
+          ("victims", "victimas"), ("boats", "embarcaciones"), ("ships", "buques"), ("trucks", "camiones"),
+          ("cars", "coches"), ("drugs", "drogas"), ("pills", "pastillas"), ("kilos", "kilogramos"),
+          ("miles", "millas"), ("meters", "metros"), ("stations", "estaciones"), ("trains", "trenes")]
+_SYNONYMS: dict[str, set[str]] = {}
+for _a, _b in _PAIRS:
+    _SYNONYMS.setdefault(_a, set()).add(_b)
+    _SYNONYMS.setdefault(_b, set()).add(_a)
+
+_MONTHS = set(("january february march april may june july august september october november december "
+               "jan feb mar apr jun jul aug sep sept oct nov dec enero febrero marzo abril mayo junio julio "
+               "agosto septiembre setiembre octubre noviembre diciembre ene abr ago dic").split())
+_DAYS = set(("monday tuesday wednesday thursday friday saturday sunday lunes martes miercoles jueves "
+             "viernes sabado domingo").split())
+_RELATIVE_DATE = re.compile(
+    r"\b(?:today|yesterday|tomorrow|tonight|this (?:morning|afternoon|evening|week|month|year)|"
+    r"(?:last|next|this) (?:week|month|year|weekend|spring|summer|autumn|fall|winter|quarter)|"
+    r"hoy|ayer|manana|anoche|esta (?:manana|tarde|noche|semana)|este (?:mes|ano|fin de semana)|"
+    r"(?:la|el) (?:semana|mes|ano) (?:pasad[oa]|proxim[oa]|que viene)|(?:la|el) proxim[oa] (?:semana|mes|ano)|"
+    r"(?:days?|weeks?|months?|years?) (?:ago|later|earlier)|hace (?:\w+ )?(?:dias?|semanas?|meses|anos?)|"
+    r"(?:in|en) (?:the )?(?:early|late|mid)|a (?:principios|finales|mediados) de|"
+    r"(?:at|a las?) \d{1,2}(?:[:.]\d{2})?|\d{1,2}:\d{2}|o'clock|\d{1,2} ?(?:am|pm|a\.m\.|p\.m\.)|"
+    r"(?:in|en|since|desde|until|hasta|by|for|para|de) (?:19|20)\d\d|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d\d-\d\d-\d\d)\b")
+_PERSON_ROLES = set(("minister president secretary spokesman spokeswoman spokesperson official officials "
+                     "director chief head leader mayor governor senator ambassador chancellor commissioner "
+                     "prosecutor judge general commander envoy adviser advisor negotiator union ministry "
+                     "government department office agency police army company firm authorities said "
+                     "ministro ministra presidente presidenta secretario secretaria portavoz vocero vocera "
+                     "funcionario funcionaria funcionarios director directora jefe jefa lider alcalde alcaldesa "
+                     "gobernador gobernadora senador senadora embajador embajadora canciller comisario fiscal "
+                     "juez jueza general comandante enviado asesor negociador sindicato ministerio gobierno "
+                     "departamento oficina agencia policia ejercito empresa autoridades dijo afirmo declaro "
+                     "senalo indico aseguro explico informo congresista legislador diputado diputada").split())
+_CAUSE = re.compile(r"\b(?:because|due to|caused by|owing to|as a result of|the cause|blamed|started by|sparked by|"
+                    r"triggered by|set off by|arson|lightning|short circuit|negligence|porque|debido a|a causa de|"
+                    r"causad[oa]s? por|provocad[oa]s? por|originad[oa]s? por|iniciad[oa]s? por|se origino|"
+                    r"la causa|el origen|por culpa de|intencional|rayo|cortocircuito|negligencia)\b")
+_PLACE_PREPS = set("in at near from to into on between across outside inside en cerca desde hacia rumbo frente a "
+                   "entre dentro fuera sobre junto por".split())
+
+
+@dataclass
+class Asked:
+    """What a question asks for."""
+
+    type: str = ""  # person, date, place, number or ""
+    counted: list[str] = field(default_factory=list)  # "how many containers" -> ["containers"]
+    of: list[str] = field(default_factory=list)  # "how many tonnes of beef" -> ["beef"]
+    about_source: bool = False  # "which outlet / reporter / agency ..."
+
+
+def analyse(question: str) -> Asked:
+    q = " ".join(_WORD.findall(fold(question)))
+    asked = Asked(about_source=bool(_SOURCE_Q.search(q)))
+    best = None
+    for name, pattern in _TYPES:
+        m = pattern.search(q)
+        if m and (best is None or m.start() < best[1]):
+            best = (name, m.start())
+    if best:
+        asked.type = best[0]
+    if asked.type == "number":
+        m = _COUNT_NOUN.search(q)
+        if m:
+            words = [w for w in m.group(1).split() if w not in _Q_STOP and not w.isdigit()]
+            asked.counted = words[:1]
+            m2 = re.search(r"\b(?:how many|cuant[oa]s)\s+" + re.escape(words[0]) + r"\s+(?:of|de)\s+(\w+)", q) \
+                if words else None
+            if m2 and m2.group(1) not in _Q_STOP:
+                asked.of = [m2.group(1)]
+        elif _MONEY_Q.search(q) and re.search(r"\b(?:how much|cuanto|cuanta|que precio|what price)\b", q):
+            asked.counted = ["$money"]
+    return asked
+
+
+def _stem(word: str) -> str:
+    return word[:4] if len(word) >= 4 else word
+
+
+def has_type(sentence: str, asked: Asked, *, same_language: bool = True) -> bool:
+    """Whether the sentence holds an expression of the type the question asks for. Across
+    languages the counted noun is not looked for ("points" is "puntos"): any number will do."""
+    if not asked.type:
+        return True
+    if asked.type == "number":
+        counted = asked.counted if same_language or asked.counted == ["$money"] else []
+        return has_number(sentence, counted)
+    if asked.type == "date":
+        return has_date(sentence)
+    if asked.type == "place":
+        return has_place(sentence)
+    if asked.type == "cause":
+        return bool(_CAUSE.search(fold(sentence)))
+    return has_person(sentence)
+
+
+def _is_number(word: str) -> bool:
+    return any(ch.isdigit() for ch in word) or word in _NUMBER_WORDS
+
+
+def has_number(sentence: str, counted: list[str] | None = None) -> bool:
+    """A number; with a counted noun, a number that counts it ("60 additional crane operators",
+    "1.400 millones de dólares"), stopping at "of/de" ("dos terminales de contenedores" counts
+    terminals). A year ("2026") alone is not a quantity."""
+    if counted == ["$money"]:
+        return bool(_MONEY.search(fold(sentence))) and any(ch.isdigit() for ch in sentence) or \
+            bool(_MONEY.search(fold(sentence)) and set(_WORD.findall(fold(sentence))) & _NUMBER_WORDS)
+    words = _WORD.findall(fold(sentence))
+    if "%" in sentence and any(ch.isdigit() for ch in sentence):
+        if not counted or any(_stem(c) in ("perc", "porc", "%") for c in counted):
+            return True
+    targets = set()
+    for c in counted or []:
+        targets.add(_stem(c))
+        targets.update(_stem(s) for s in _SYNONYMS.get(c, ()))
+    for i, w in enumerate(words):
+        if not _is_number(w):
+            continue
+        if re.fullmatch(r"1\d\d\d|20\d\d", w) and not targets:
+            continue  # a year is not a quantity
+        if i > 0 and words[i - 1] in _MONTHS or words[i + 1:i + 2] and words[i + 1] in _MONTHS or \
+                words[i + 1:i + 3] and words[i + 1] == "de" and words[i + 2:i + 3] and words[i + 2] in _MONTHS:
+            continue  # nor a day of a date ("March 3", "3 de marzo")
+        if not targets:
+            return True
+        for nxt in words[i + 1:i + 5]:
+            if _stem(nxt) in targets:
+                return True
+            if nxt in ("de", "of", "del") and words[i + 1] not in _MEASURES and not _is_number(words[i + 1]):
+                break
+    return False
+
+
+def has_date(sentence: str) -> bool:
+    f = fold(sentence)
+    words = set(_WORD.findall(f))
+    if words & _MONTHS or words & _DAYS:
+        return True
+    if re.search(r"\b(?:1[0-9]\d\d|20\d\d)\b", f):
+        return True
+    if re.search(r"\b\d+\s*(?:min|minutes?|minutos?|s|seconds?|segundos?|h|hours?|horas?)\b", f):
+        return True  # a time on a clock: "4 min 51 s"
+    return bool(_RELATIVE_DATE.search(f))
+
+
+def _names(sentence: str) -> list[str]:
+    """Runs of capitalised words not at the sentence start ("Héctor Valdebenito", "Reuters")."""
+    tokens = re.findall(r"[\w'’-]+|[^\w\s]", sentence)
+    runs, current = [], []
+    for i, t in enumerate(tokens):
+        if t[:1].isupper() and i > 0 and tokens[i - 1] not in (".", "“", '"', "«", "¿", "¡"):
+            current.append(t)
+        elif current and fold(t) in ("de", "del", "la", "van", "von", "da", "dos") and tokens[i + 1:i + 2] and \
+                tokens[i + 1][:1].isupper():
+            current.append(t)
+        else:
+            if current:
+                runs.append(" ".join(current))
+            current = []
+    if current:
+        runs.append(" ".join(current))
+    return runs
+
+
+def has_person(sentence: str) -> bool:
+    """A name, or a role/organisation word (who: "the union president", "el ministerio")."""
+    if _names(sentence):
+        return True
+    words = set(_WORD.findall(fold(sentence)))
+    singular = {w[:-2] if w.endswith("es") else w[:-1] if w.endswith("s") else w for w in words}
+    return bool((words | singular) & _PERSON_ROLES)
+
+
+def has_place(sentence: str) -> bool:
+    """A capitalised name after a preposition ("in Washington", "en la Exposición de Londres")."""
+    tokens = re.findall(r"\w+", sentence)
+    for i, t in enumerate(tokens[1:], 1):
+        before = fold(tokens[i - 1])
+        if before in _ARTICLES and i >= 2:
+            before = fold(tokens[i - 2])
+        if t[:1].isupper() and before in _PLACE_PREPS:
+            return True
+    return False
+
+
+_ARTICLES = {"the", "a", "an", "el", "la", "los", "las", "un", "una"}
+
+
+def not_stated_reason(asked: Asked, language: str) -> str:
+    """ "The articles discuss this but don't say when." in the question's language."""
+    counted = " ".join(asked.counted)
+    if counted == "$money":
+        return ("Los artículos tratan el tema, pero no dicen cuánto cuesta." if language == "es"
+                else "The articles discuss this but don't say how much it costs.")
+    if language == "es":
+        what = {"date": "cuándo", "place": "dónde", "person": "quién", "cause": "qué lo causó",
+                "number": f"cuántos {counted}".strip() if counted else "la cifra"}[asked.type]
+        return f"Los artículos tratan el tema, pero no dicen {what}."
+    what = {"date": "when", "place": "where", "person": "who", "cause": "what caused it",
+            "number": f"how many {counted}".strip() if counted else "the figure"}[asked.type]
+    return f"The articles discuss this but don't say {what}."
