@@ -15,6 +15,7 @@ any moment leaves the previous generation serving.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -537,20 +538,28 @@ def _article_metadata(article: Article) -> dict:
             "published": article.published, "language": article.language}
 
 
+_ARTICLE_KEYS = tuple(f.name for f in dataclasses.fields(Article) if f.name != "text")
+
+
 def _meta_key(meta: dict) -> str:
-    """An article's manifest entry as JSON: a rebuild whose loader now finds other metadata
-    (outlet, boilerplate spans...) for the same text writes a new generation."""
-    return json.dumps(meta, sort_keys=True, ensure_ascii=False)
+    """What the loader found for an article (its Article fields, as the manifest holds them): a
+    rebuild whose loader now finds other metadata for the same text (an outlet, boilerplate
+    spans) writes a new generation."""
+    return json.dumps([meta.get(k) for k in _ARTICLE_KEYS], ensure_ascii=False)
+
+
+def _loaded(article: Article) -> str:
+    return _meta_key(json.loads(json.dumps(article.meta())))
 
 
 def _same_articles(old: list[dict], new: list[Article]) -> bool:
-    return sorted(_meta_key(a) for a in old) == sorted(_meta_key(json.loads(json.dumps(a.meta()))) for a in new)
+    return sorted(_meta_key(a) for a in old) == sorted(_loaded(a) for a in new)
 
 
 def _already_there(old: list[dict], new: list[Article]) -> bool:
     """Every added article is already indexed as it is."""
     have = {_meta_key(a) for a in old}
-    return all(_meta_key(json.loads(json.dumps(a.meta()))) in have for a in new)
+    return all(_loaded(a) in have for a in new)
 
 
 def _texts_to_embed(prepared: list[tuple[Article, list[Chunk]]], chunk_vectors: str) -> list[str]:
