@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from answer.answering import QuestionError
+from answer.timeline import build_timeline
 from index.build import NothingIndexed
 from index.feeds import FeedError, FeedList
 from index.store import StoreError
@@ -112,9 +113,9 @@ class CitaCog(commands.Cog, name="Cita"):
         self._unfetchable: set[int] = set()
         self._warned_channels: dict[int, float] = {}
         self.stopping = False
-        # /ask, /sources and /help only where Cita answers: servers, and DMs when CITA_ANSWER_DMS is
+        # /ask, /sources, /help and /timeline only where Cita answers: servers, and DMs when CITA_ANSWER_DMS is
         # on; installed to servers only (not to users' accounts)
-        for command in (self.ask, self.sources, self.help_):
+        for command in (self.ask, self.sources, self.help_, self.timeline):
             command.allowed_contexts = app_commands.AppCommandContext(
                 guild=True, dm_channel=settings.answer_dms, private_channel=False)
             command.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
@@ -191,15 +192,16 @@ class CitaCog(commands.Cog, name="Cita"):
 
     # -- running the answerer off the event loop ----------------------------------------------
 
-    async def compute_answer(self, question: str, context: list[str] | None):
+    async def compute_answer(self, question: str, context: list[str] | None, today=None):
+        """`today`: the day the question was asked (the message's date, UTC), for its dates."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(self.answerer.ask, question,
-                                                                           context=context))
+                                                                           context=context, today=today))
 
-    async def answer_or_error(self, question: str, context: list[str] | None):
+    async def answer_or_error(self, question: str, context: list[str] | None, today=None):
         """(answer, None) or (None, short error message); never raises."""
         try:
-            return await self.compute_answer(question, context), None
+            return await self.compute_answer(question, context, today), None
         except QuestionError as e:
             return None, str(e)
         except StoreError as e:
@@ -433,7 +435,7 @@ class CitaCog(commands.Cog, name="Cita"):
                 reference = message if fallback.reply else None
         target = thread or channel
         async with self.working(target):
-            answer, error = await self.answer_or_error(question, context)
+            answer, error = await self.answer_or_error(question, context, message.created_at.date())
         items = [replies.text_reply(error)] if answer is None else self.render(answer, plan.embeds)
         try:
             sent = await send_replies(items, target.send, **self._reference(reference))
@@ -593,7 +595,7 @@ class CitaCog(commands.Cog, name="Cita"):
             if in_bot_thread:
                 context = self.conversations.context(channel.id)
                 self.conversations.record(channel.id, Turn(question))
-            answer, error = await self.answer_or_error(question, context)
+            answer, error = await self.answer_or_error(question, context, interaction.created_at.date())
             if answer is None:
                 await self._respond(interaction, [replies.text_reply(error)])
                 return
@@ -745,6 +747,45 @@ class CitaCog(commands.Cog, name="Cita"):
         if report is None:
             report = REINDEX_RUNNING
         await self._respond(interaction, [replies.text_reply(report)], ephemeral=not interaction.is_expired())
+
+    @app_commands.command(name="timeline", description="The dated quotes about a topic, in date order")
+    @app_commands.describe(topic="What to follow over time, in any language the articles use",
+                           page="Page number (6 events per page)")
+    async def timeline(self, interaction: discord.Interaction, topic: str,
+                       page: app_commands.Range[int, 1, 1000] = 1) -> None:
+        if interaction.guild is None and not self.settings.answer_dms:
+            await self._refuse(interaction, guards.DM_DECLINED)
+            return
+        if interaction.guild is not None and not self.channel_policy.permits(
+                interaction.channel_id, _parent_id(interaction.channel)):
+            await self._refuse(interaction, guards.CHANNEL_NOT_ALLOWED)
+            return
+        if self.stopping:
+            await self._refuse(interaction, STOPPING)
+            return
+        try:
+            topic = guards.validate_question(topic, max_chars=self.settings.max_question_chars)
+            ticket = self.gate.admit(interaction.user.id)
+        except guards.Refused as r:
+            await self._refuse(interaction, r.message)
+            return
+        with ticket:
+            await interaction.response.defer(thinking=True)
+            loop = asyncio.get_running_loop()
+            try:
+                timeline = await loop.run_in_executor(self.executor, functools.partial(
+                    build_timeline, self.answerer, topic, today=interaction.created_at.date()))
+            except QuestionError as e:
+                item = replies.text_reply(str(e))
+            except StoreError as e:
+                log.warning("index unavailable for a timeline: %s", e)
+                item = replies.text_reply(f"I can't read the index right now: {e}")
+            except Exception:
+                log.exception("timeline of %r failed", topic)
+                item = replies.text_reply(ANSWER_FAILED)
+            else:
+                item = replies.timeline_reply(timeline, page)
+            await self._respond(interaction, [item])
 
     async def _on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CheckFailure):

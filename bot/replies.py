@@ -488,6 +488,7 @@ def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: 
         "",
         "**Other commands**",
         "• `/sources` lists the indexed articles.",
+        "• `/timeline topic:` lists the dated quotes about a topic, in date order.",
         "• `/reindex` rebuilds the index from the articles folder (Manage Server permission).",
         "• `/refresh` fetches the news feeds now and indexes their new articles (Manage Server permission).",
         "",

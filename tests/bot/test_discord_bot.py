@@ -285,6 +285,20 @@ def test_sources_lists_the_indexed_articles_privately(standin, start_bot):
     assert standin.interactions[interaction["token"]]["original"]["flags"] & 64, "private: the defer was"
 
 
+def test_timeline_answers_with_the_dated_quotes_or_says_why_not(standin, start_bot):
+    start_bot()
+    interaction = standin.slash("timeline", {"topic": "reunión ministerial de seguridad"})
+    ack = standin.wait_for(lambda r: r.path.endswith(f"/{interaction['token']}/callback"))
+    assert ack.json["type"] == 5
+    follow = standin.wait_for(lambda r: r.matches("PATCH", rf"/webhooks/{standin.app_id}/{interaction['token']}"
+                                                           r"/messages/@original"))
+    embed = follow.json["embeds"][0]
+    assert embed["title"] == "Timeline: reunión ministerial de seguridad"
+    # the seed article has no date: nothing can be placed in time, and the reply says so
+    assert embed["description"] == "Los artículos sobre esto no tienen fecha."  # in the question's language
+    assert reply_problems(as_reply(follow.json)) == [] and pings_nobody(follow.json)
+
+
 def test_help_explains_how_to_ask(standin, start_bot):
     start_bot()
     interaction = standin.slash("help")
@@ -299,7 +313,7 @@ def test_the_slash_commands_are_registered_with_reindex_hinted_for_managers(stan
     put = standin.wait_for(lambda r: r.matches("PUT", rf"/applications/{standin.app_id}/commands"),
                            what="the commands registered at startup")
     by_name = {c["name"]: c for c in put.json}
-    assert set(by_name) == {"ask", "sources", "help", "reindex", "refresh"}
+    assert set(by_name) == {"ask", "sources", "help", "reindex", "refresh", "timeline"}
     assert int(by_name["reindex"]["default_member_permissions"]) == 1 << 5  # Manage Server
     assert int(by_name["refresh"]["default_member_permissions"]) == 1 << 5
     assert by_name["ask"]["options"][0]["name"] == "question" and by_name["ask"]["options"][0]["required"]
