@@ -223,8 +223,14 @@ def copies_of(articles: dict[str, dict], article_id: str) -> list[dict]:
     group = group_of(articles, article_id)
     others = [a for aid, a in articles.items() if aid != article_id and a.get("group", aid) == group]
     others.sort(key=lambda a: (a.get("published") or "9999", a.get("source", "")))
-    return [{"article_id": a["id"], "outlet": outlet_of(a), "title": a.get("title", ""),
-             "source": a.get("source", ""), "published": a.get("published", "")} for a in others]
+    out = [{"article_id": a["id"], "outlet": outlet_of(a), "title": a.get("title", ""),
+            "source": a.get("source", ""), "published": a.get("published", "")} for a in others]
+    # the same text loaded under other links (indexed once: index/articles.py `dedupe`)
+    me = articles.get(article_id, {})
+    for source, published, outlet in me.get("also_at") or ():
+        out.append({"article_id": article_id, "outlet": outlet or outlet_of({"source": source}),
+                    "title": me.get("title", ""), "source": source, "published": published or me.get("published", "")})
+    return out
 
 
 def one_quote_per_group(answer, articles: dict[str, dict]) -> None:
@@ -275,4 +281,5 @@ def annotate_citations(answer, articles: dict[str, dict], differing: set[str] | 
     for c in answer.citations:
         c.outlet = outlet_of(articles.get(c.article_id, {}))
         c.also_reported_by = [] if (c.article_id, c.start) in alone else [
-            x for x in copies_of(articles, c.article_id) if x["article_id"] not in differing and x["article_id"] not in cited]
+            x for x in copies_of(articles, c.article_id) if x["article_id"] == c.article_id  # its other links
+            or x["article_id"] not in differing and x["article_id"] not in cited]

@@ -14,7 +14,7 @@ import re
 import stat
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .boilerplate import boilerplate_spans
@@ -40,6 +40,9 @@ class Article:
     agency: str = ""  # wire agencies the text credits ("EFE", "Reuters, AP")
     # [start, end) spans of page furniture (captions, bylines, datelines, share lines...): never quoted
     boilerplate: tuple[tuple[int, int], ...] = ()
+    # the same text loaded from other sources (one page under two URLs, a file copied): indexed
+    # once, each other link kept as (source, published, outlet) (answers list them as copies)
+    also_at: tuple[tuple[str, str, str], ...] = ()
 
     def meta(self) -> dict:
         """Everything but the text, for manifests and citations."""
@@ -305,14 +308,20 @@ def load_paths(paths: list[Path], *, max_bytes: int) -> tuple[list[Article], lis
 
 def dedupe(articles: list[Article], skipped: list[Skipped]) -> tuple[list[Article], list[Skipped]]:
     """Keep the first article per id and per content (syndicated copies are one article)."""
-    seen_ids, seen_text, out = set(), set(), []
+    seen_ids, out = set(), []
+    seen_text: dict[str, int] = {}  # text hash -> its article's place in `out`
     for a in articles:
         text_key = hashlib.sha256(a.text.encode()).hexdigest()
         if a.id in seen_ids or text_key in seen_text:
             skipped.append(Skipped(a.source, "duplicate of an article already loaded"))
+            first = out[seen_text[text_key]] if text_key in seen_text else None
+            if first is not None and a.source != first.source and a.id not in seen_ids:
+                # the same text under another link: indexed once, the link kept with it
+                link = (a.source, a.published, a.outlet)
+                out[seen_text[text_key]] = replace(first, also_at=first.also_at + (link,))
             continue
         seen_ids.add(a.id)
-        seen_text.add(text_key)
+        seen_text[text_key] = len(out)
         out.append(a)
     return out, skipped
 

@@ -3,6 +3,7 @@ form one group, nothing else does, and groups follow stored signatures increment
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -93,3 +94,23 @@ def test_an_add_finds_the_groups_a_full_regroup_finds():
         fresh_ids = {e["id"] for e in added}
         annotate_news(kept + added, [a for a in articles if a.id in fresh_ids])
         assert {e["id"]: e["group"] for e in kept + added} == group_articles(entries), cut
+
+
+def test_the_same_text_under_two_links_is_indexed_once_with_both_links(tmp_path):
+    from index.articles import parse_jsonl
+
+    record = {"title": "Huelga", "text": "Unos 1.400 trabajadores portuarios iniciaron una huelga indefinida "
+              "para exigir un recargo del 35 % en el pago de los turnos nocturnos.", "published": "2026-01-14"}
+    lines = "\n".join(json.dumps({**record, "url": url}) for url in (
+        "https://diario.example/huelga", "https://diario.example/amp/huelga"))
+    (tmp_path / "feed.jsonl").write_text(lines, encoding="utf-8")
+    articles, skipped = load_paths([tmp_path], max_bytes=5_000_000)
+    assert [a.source for a in articles] == ["https://diario.example/huelga"]
+    assert articles[0].also_at == (("https://diario.example/amp/huelga", "2026-01-14", articles[0].outlet),)
+    assert [s.reason for s in skipped] == ["duplicate of an article already loaded"]
+
+    from answer.news import copies_of
+
+    entry = articles[0].meta()
+    [link] = copies_of({entry["id"]: entry}, entry["id"])
+    assert link["source"] == "https://diario.example/amp/huelga" and link["published"] == "2026-01-14"
