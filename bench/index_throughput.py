@@ -10,8 +10,8 @@
    twice: with the default chunk vectors (the model reads every chunk and every sentence) and
    with CITA_CHUNK_VECTORS=sentence-mean (it reads only the sentences).
    The share of the build spent on news metadata (dates, mentioned dates, wire-copy signatures
-   and groups) is `news_share_of_build`; `news_regroup_s` is what regrouping the 2,800 stored
-   signatures costs any add.
+   and groups) is `news_share_of_build`; `news_regroup_s` is a full regroup of the corpus's
+   stored signatures (what a rebuild or a removal pays; an add compares only its new ones).
 2. Unchanged: `Builder.rebuild` of the unchanged 2,800-article corpus behind the 10,000-chunk
    index (built by the first run of bench/answer_latency.py or of this script), in-process and
    as the `cita index rebuild` command.
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     if done.returncode != 0:
         raise SystemExit(f"cita index rebuild failed: {done.stderr}")
     command = json.loads(done.stdout)
-    # what an add pays for grouping whatever it adds: regrouping every stored signature
+    # a full regroup from the stored signatures (rebuilds and removals; adds compare only new ones)
     from index.copies import group_articles
 
     big_entries = builder.store.manifest(unchanged.generation)["articles"]
