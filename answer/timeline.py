@@ -31,6 +31,7 @@ RELEVANT_MARGIN = 0.15  # passages within this of the best dense score are about
 SENTENCE_MARGIN = 0.12  # and a sentence within this of the best sentence
 SAME_EVENT = 0.88  # cosine of two sentences saying the same thing (SAME_CONTENT in answering)
 SHARED_FIGURE = 0.85  # ... when they state the same figure
+SAME_EVENT_DAYS = 1  # ... across languages, when published at most this many days apart
 MAX_EVENTS = 12
 
 
@@ -125,7 +126,7 @@ def build_timeline(answerer, topic: str, *, today: dt.date | None = None, limit:
     for c in candidates:
         same = next((ev for ev in events if (ev.article_id, ev.start) == (c.article_id, c.start) or (
             ev.article_id != c.article_id and ev.vector is not None and c.vector is not None
-            and _same_event(ev.quote, c.quote, float(ev.vector @ c.vector)))), None)
+            and _same_event(ev.quote, c.quote, float(ev.vector @ c.vector), _days_apart(ev.date, c.date)))), None)
         if same is None:
             events.append(c)
         elif c.article_id != same.article_id and c.article_id not in same.others:
@@ -155,13 +156,20 @@ def build_timeline(answerer, topic: str, *, today: dt.date | None = None, limit:
     return timeline
 
 
-def _same_event(a: str, b: str, sim: float) -> bool:
+def _days_apart(a: str, b: str) -> int:
+    try:
+        return abs((dt.date.fromisoformat(a[:10]) - dt.date.fromisoformat(b[:10])).days)
+    except ValueError:
+        return 9999
+
+
+def _same_event(a: str, b: str, sim: float, days: int = 9999) -> bool:
     """Two sentences reporting one event. e5's cosine alone cannot tell: it puts "the first test
     train reached 280 km/h" and "the second ... reached 302 km/h" at 0.96, and the start and the
     end of a strike at 0.88. So: the same figure and a similar sentence (0.85: "alcanza los 280
     kilómetros por hora" / "reached 280 kilometers per hour" across languages); no figure in
-    common when both state figures, never; else nearly the same words in one language, or
-    nearly the same vector across languages."""
+    common when both state figures, never; else nearly the same words in one language, or,
+    across languages, nearly the same vector or a similar one (SAME_EVENT) a day apart at most."""
     na, nb = facts(a)[1], facts(b)[1]
     if na and nb:
         return bool(na & nb) and sim >= SHARED_FIGURE
@@ -169,7 +177,9 @@ def _same_event(a: str, b: str, sim: float) -> bool:
         return False
     la, lb = guess_language(a), guess_language(b)
     if la != lb or la == "und":
-        return sim >= SAME_STATEMENT_CROSS
+        # reports in two languages of one event, a day apart at most, read alike; a week apart
+        # they may be two events of one story (a strike's start and end scored 0.88)
+        return sim >= SAME_STATEMENT_CROSS or days <= SAME_EVENT_DAYS
     return _word_overlap(a, b) >= SAME_WORDS
 
 
