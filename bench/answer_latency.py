@@ -10,6 +10,13 @@ n_results=3)`. Each question runs through both, alternating which goes first, so
 the machine's noise. Questions: XQuAD, half English, half Spanish.
 
 The first run builds the index (bench/corpus.py, about 12,800 embeddings); later runs reuse it.
+
+`--adds N` measures an index built from one rebuild plus N separate `cita index add`s of one new
+article each (issue 13: adds write small segments, merged past 8; questions search them all):
+the index is copied and the adds made before the questions. `--hash` builds and asks with the
+deterministic `hash-test` embedder instead of the model (its own index under data/bench/hash-*,
+built in minutes): the embedding then costs next to nothing on both sides, so the ratio shows the
+index's own overhead, stricter than with the model.
 """
 
 from __future__ import annotations
@@ -35,13 +42,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the synthetic corpus (smaller only for a smoke run)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="also write a pyinstrument profile of the Cita answers to this .html file")
+    parser.add_argument("--adds", type=int, default=0,
+                        help="ask on a copy of the index with this many separate one-article adds")
+    parser.add_argument("--hash", action="store_true",
+                        help="the hash-test embedder instead of the model (an index of its own)")
     args = parser.parse_args(argv)
 
     from cita.app import make_answerer, make_embedder
 
-    embedder = make_embedder(settings_for(big_dirs(args.articles)[1]))
-    index = ensure_big_index(embedder, articles=args.articles)
-    settings = settings_for(index["data_dir"])
+    if args.hash:
+        index, embedder = hash_index(args.articles)
+    else:
+        embedder = make_embedder(settings_for(big_dirs(args.articles)[1]))
+        index = ensure_big_index(embedder, articles=args.articles)
+    if args.adds:
+        index = with_adds(index, embedder, args.adds, args.articles)
+    settings = settings_for(index["data_dir"], **({"CITA_EMBED_MODEL": "hash-test"} if args.hash else {}))
     answerer = make_answerer(settings, embedder)
     view = answerer.library.view()
     chunks = view.chunks_col
@@ -94,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(asked)
     figures = {
         "questions": n,
+        "index_segments": len(view.segments),
         "index_articles": index["articles"],
         "index_chunks": index["chunks"],
         "index_sentences": index["sentences"],
@@ -109,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         "rss_mb": rss_mb(),
         "answer_p95_ratio": percentile(wall["cita"], 95) / percentile(wall["base"], 95),
     }
-    report("answer_latency" if args.articles == BIG_ARTICLES else "answer_latency-smoke", figures, notes=[
+    name = "answer_latency" + ("-hash" if args.hash else "") + (f"-adds{args.adds}" if args.adds else "")
+    report(name if args.articles == BIG_ARTICLES else name + "-smoke", figures, notes=[
         f"index: {index['articles']} synthetic articles recombined from XQuAD sentences (bench/corpus.py), "
         f"{index['chunks']} chunks, {index['sentences']} sentence rows; the index needed "
         f"{index['distinct_embeddings']} distinct embeddings (every chunk is a distinct text; sentences "
@@ -118,6 +136,54 @@ def main(argv: list[str] | None = None) -> int:
         "extractive; wall times; cpu ratio from thread CPU time",
     ])
     return 0
+
+
+def hash_index(articles: int) -> tuple[dict, object]:
+    """The benchmark corpus indexed with the hash-test embedder (data/bench/hash-N; reused)."""
+    from bench.common import BENCH
+    from bench.corpus import write_corpus
+    from cita.app import make_builder, make_embedder
+
+    corpus = write_corpus(big_dirs(articles)[0], articles)
+    data = BENCH / f"hash-{articles}"
+    settings = settings_for(data, CITA_EMBED_MODEL="hash-test")
+    embedder = make_embedder(settings)
+    builder = make_builder(settings, embedder)
+    try:
+        built = builder.rebuild([corpus])
+    finally:
+        builder.close()
+    return {"articles": built.articles, "chunks": built.chunks, "sentences": built.sentences, "data_dir": data,
+            "distinct_embeddings": built.embedded}, embedder
+
+
+def with_adds(index: dict, embedder, adds: int, articles: int) -> dict:
+    """A copy of the index with `adds` separate one-article adds (new articles of the corpus
+    generator), as `cita index add` makes them."""
+    import json
+    import shutil
+
+    from bench.corpus import make_articles
+    from cita.app import make_builder
+
+    src = Path(index["data_dir"])
+    data = src.with_name(src.name + f"-adds{adds}")
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(src, data, ignore=shutil.ignore_patterns("readers", "*.lock", "trash"))
+    folder = data.with_name(data.name + "-articles")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    settings = settings_for(data, **({"CITA_EMBED_MODEL": embedder.name} if embedder.name == "hash-test" else {}))
+    builder = make_builder(settings, embedder)
+    try:
+        for i, record in enumerate(make_articles(articles + adds)[articles:]):
+            path = folder / f"add-{i:03d}.jsonl"
+            path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+            summary = builder.add([str(path)])
+    finally:
+        builder.close()
+    return {**index, "data_dir": data, "articles": summary.articles, "chunks": summary.chunks,
+            "sentences": summary.sentences}
 
 
 if __name__ == "__main__":

@@ -79,12 +79,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _dumps(data: dict) -> str:
+    """JSON text of a manifest. orjson (also Chroma's): 0.02 s for the 3 MB manifest of 2,800
+    articles that every add writes, where json.dump took 0.5 s and json.dumps 0.1 s."""
+    import orjson
+
+    try:
+        return orjson.dumps(data).decode("utf-8")
+    except TypeError:  # a value orjson does not know: the standard library's encoder
+        return json.dumps(data, ensure_ascii=False)
+
+
 def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        # dumps, not dump: dump writes piece by piece through the pure-Python encoder (0.5 s for
-        # the 3 MB manifest of 2,800 articles, on every add), dumps uses the C one (a few ms)
-        f.write(json.dumps(data, ensure_ascii=False))
+    raw = _dumps(data).encode("utf-8")
+    with tmp.open("wb") as f:
+        f.write(raw)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -464,7 +474,7 @@ class ServerStore(_StoreBase):
 
     def publish(self, generation: str, manifest: dict) -> None:
         meta = self._meta()
-        self._call(meta.upsert, ids=[f"manifest:{generation}"], documents=[json.dumps(manifest)],
+        self._call(meta.upsert, ids=[f"manifest:{generation}"], documents=[_dumps(manifest)],
                    metadatas=[{"generation": generation}], embeddings=[[0.0, 0.0]])
         self._call(meta.upsert, ids=["current"], documents=[generation],
                    metadatas=[{"generation": generation}], embeddings=[[0.0, 0.0]])
