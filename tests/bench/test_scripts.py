@@ -5,21 +5,19 @@ data/bench/results/)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import cita_env
 
 pytestmark = pytest.mark.slow
 
 
 def run(script: str, *args: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITA_", "DISCORD_", "CHROMA_"))}
-    env.update(HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
-    done = subprocess.run([sys.executable, f"bench/{script}.py", *args], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, f"bench/{script}.py", *args], cwd=ROOT, env=cita_env(),
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]

@@ -70,11 +70,7 @@ def cached_vectors(data_dir: Path) -> int:
         return 0
 
 
-@pytest.fixture
-def warm_data_dir(tmp_path, seed_data_dir) -> Path:
-    """An empty data dir whose embedding cache already holds the seed article and the
-    background set (copied from the session's seed index), so a test embeds only its own text."""
-    data_dir = tmp_path / "data"
+def _warm(data_dir: Path, seed_data_dir: Path) -> Path:
     (data_dir / "cache").mkdir(parents=True)
     src = sqlite3.connect(seed_data_dir / "cache" / "embeddings.sqlite")
     dst = sqlite3.connect(data_dir / "cache" / "embeddings.sqlite")
@@ -83,6 +79,19 @@ def warm_data_dir(tmp_path, seed_data_dir) -> Path:
     src.close()
     dst.close()
     return data_dir
+
+
+@pytest.fixture
+def warm_data_dir(tmp_path, seed_data_dir) -> Path:
+    """An empty data dir whose embedding cache already holds the seed article and the
+    background set (copied from the session's seed index), so a test embeds only its own text."""
+    return _warm(tmp_path / "data", seed_data_dir)
+
+
+@pytest.fixture
+def hash_warm_data_dir(tmp_path, hash_seed_data_dir) -> Path:
+    """warm_data_dir for the HashEmbedder (its cache holds the seed and background vectors)."""
+    return _warm(tmp_path / "data", hash_seed_data_dir)
 
 
 def live_rows(store, generation: str | None = None, *, embeddings: bool = False):

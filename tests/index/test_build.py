@@ -1,5 +1,6 @@
-"""Building the index in-process with the real bundled e5 and embedded Chroma: exact offsets,
-retrieval in English and Spanish, incremental rebuilds, add/remove, no duplicates."""
+"""Building the index in-process with embedded Chroma: exact offsets, incremental rebuilds,
+add/remove, no duplicates (with the HashEmbedder, fast lane), and retrieval in English and Spanish
+(with the real bundled e5, slow)."""
 
 from __future__ import annotations
 
@@ -137,31 +138,28 @@ def test_answers_quote_the_seed_verbatim(mixed_data_dir, e5, settings_for):
 
 # -- incremental rebuilds ---------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_unchanged_rebuild_embeds_nothing_and_keeps_the_generation(warm_data_dir, e5, tmp_path):
+def test_unchanged_rebuild_embeds_nothing_and_keeps_the_generation(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     write_articles(corpus, 3)
-    first = rebuild(warm_data_dir, e5, [corpus])
+    first = rebuild(hash_warm_data_dir, hash_embedder, [corpus])
     assert first.articles == 3 and first.embedded > 0 and not first.unchanged
-    again = rebuild(warm_data_dir, e5, [corpus])
+    again = rebuild(hash_warm_data_dir, hash_embedder, [corpus])
     assert again.embedded == 0
     assert again.unchanged and again.generation == first.generation
     assert again.reused == first.chunks + first.sentences
-    assert LocalStore(warm_data_dir).generation_ids() == [first.generation]
+    assert LocalStore(hash_warm_data_dir).generation_ids() == [first.generation]
 
 
-@pytest.mark.slow
-def test_a_fresh_data_dir_with_a_warm_cache_embeds_nothing(warm_data_dir, e5):
+def test_a_fresh_data_dir_with_a_warm_cache_embeds_nothing(hash_warm_data_dir, hash_embedder):
     """The cache is keyed by model and text: what was embedded once is never embedded again."""
-    summary = rebuild(warm_data_dir, e5, [SEEDS])
+    summary = rebuild(hash_warm_data_dir, hash_embedder, [SEEDS])
     assert summary.embedded == 0 and summary.reused == summary.chunks + summary.sentences > 0
 
 
-@pytest.mark.slow
-def test_a_changed_article_is_re_embedded_only_where_it_changed(warm_data_dir, e5, tmp_path):
+def test_a_changed_article_is_re_embedded_only_where_it_changed(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     paths = write_articles(corpus, 3)
-    rebuild(warm_data_dir, e5, [corpus])
+    rebuild(hash_warm_data_dir, hash_embedder, [corpus])
     old = {a.source: a for a in load_paths([corpus], max_bytes=10**7)[0]}
     old_text = old["articles/001_plan.txt"].text
     old_sentence = "La oposición criticó que el proyecto número 1 llega tarde y pidió más transparencia."
@@ -174,10 +172,10 @@ def test_a_changed_article_is_re_embedded_only_where_it_changed(warm_data_dir, e
     expected = vector_keys(new["articles/001_plan.txt"]) - before
     assert 0 < len(expected) < len(vector_keys(new["articles/001_plan.txt"]))
 
-    summary = rebuild(warm_data_dir, e5, [corpus])
+    summary = rebuild(hash_warm_data_dir, hash_embedder, [corpus])
     assert summary.embedded == len(expected)
     assert summary.articles == 3 and not summary.unchanged
-    manifest, chunks, sentences = assert_consistent(warm_data_dir)
+    manifest, chunks, sentences = assert_consistent(hash_warm_data_dir)
     docs = " ".join(doc for _, doc, _ in chunks)
     assert new_sentence in docs and old_sentence not in docs
     changed = new["articles/001_plan.txt"]
@@ -188,22 +186,21 @@ def test_a_changed_article_is_re_embedded_only_where_it_changed(warm_data_dir, e
     assert meta["content_hash"] == changed.content_hash
 
 
-@pytest.mark.slow
-def test_a_deleted_article_leaves_the_index_and_is_never_cited(warm_data_dir, e5, tmp_path, settings_for):
+def test_a_deleted_article_leaves_the_index_and_is_never_cited(hash_warm_data_dir, hash_embedder, tmp_path, settings_for):
     from cita.app import make_answerer
 
     corpus = tmp_path / "articles"
     paths = write_articles(corpus, 3)
     shutil.copy(SEED_FILE, corpus / SEED_FILE.name)
-    rebuild(warm_data_dir, e5, [corpus])
-    answerer = make_answerer(settings_for(warm_data_dir), e5)
+    rebuild(hash_warm_data_dir, hash_embedder, [corpus])
+    answerer = make_answerer(settings_for(hash_warm_data_dir), hash_embedder)
     answer = answerer.ask("¿Qué pidió Estados Unidos a México?", use_llm=False)
     assert any(c.source.endswith(SEED_FILE.name) for c in answer.citations)
 
     (corpus / SEED_FILE.name).unlink()
-    summary = rebuild(warm_data_dir, e5, [corpus])
+    summary = rebuild(hash_warm_data_dir, hash_embedder, [corpus])
     assert summary.articles == 3 and summary.embedded == 0
-    manifest, chunks, _ = assert_consistent(warm_data_dir)
+    manifest, chunks, _ = assert_consistent(hash_warm_data_dir)
     assert not any(a["source"].endswith(SEED_FILE.name) for a in manifest["articles"])
     assert not any("fentanilo" in doc for _, doc, _ in chunks)
     answerer.library.check_every = 0  # the running answerer follows the new generation
@@ -214,17 +211,16 @@ def test_a_deleted_article_leaves_the_index_and_is_never_cited(warm_data_dir, e5
     assert paths[0].exists()
 
 
-@pytest.mark.slow
-def test_add_and_remove(warm_data_dir, e5, tmp_path):
+def test_add_and_remove(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     write_articles(corpus, 2)
     extra = write_articles(tmp_path / "more", 1, start=50)[0]
-    rebuild(warm_data_dir, e5, [corpus])
-    builder = make_builder(warm_data_dir, e5)
+    rebuild(hash_warm_data_dir, hash_embedder, [corpus])
+    builder = make_builder(hash_warm_data_dir, hash_embedder)
     try:
         added = builder.add([str(extra), str(SEED_FILE)])
         assert added.articles == 4 and added.embedded > 0
-        manifest, _, _ = assert_consistent(warm_data_dir)
+        manifest, _, _ = assert_consistent(hash_warm_data_dir)
         assert {a["source"] for a in manifest["articles"]} == {
             "articles/000_plan.txt", "articles/001_plan.txt", extra.name, SEED_FILE.name}
         again = builder.add([str(SEED_FILE)])
@@ -234,7 +230,7 @@ def test_add_and_remove(warm_data_dir, e5, tmp_path):
         removed, unknown = builder.remove([seed_id, "articles/000_plan.txt", "no-such-article"])
         assert unknown == ["no-such-article"]
         assert removed.articles == 2 and removed.embedded == 0
-        manifest, chunks, _ = assert_consistent(warm_data_dir)
+        manifest, chunks, _ = assert_consistent(hash_warm_data_dir)
         assert {a["source"] for a in manifest["articles"]} == {"articles/001_plan.txt", extra.name}
         assert not any("fentanilo" in doc for _, doc, _ in chunks)
 
@@ -246,40 +242,38 @@ def test_add_and_remove(warm_data_dir, e5, tmp_path):
         builder.close()
 
 
-@pytest.mark.slow
-def test_the_same_content_added_under_another_name_replaces_the_old_copy(warm_data_dir, e5, tmp_path):
-    rebuild(warm_data_dir, e5, [SEEDS])
+def test_the_same_content_added_under_another_name_replaces_the_old_copy(hash_warm_data_dir, hash_embedder, tmp_path):
+    rebuild(hash_warm_data_dir, hash_embedder, [SEEDS])
     copy = tmp_path / "copia.txt"
     shutil.copy(SEED_FILE, copy)
-    builder = make_builder(warm_data_dir, e5)
+    builder = make_builder(hash_warm_data_dir, hash_embedder)
     try:
         summary = builder.add([str(copy)])
     finally:
         builder.close()
-    manifest, _, _ = assert_consistent(warm_data_dir)
+    manifest, _, _ = assert_consistent(hash_warm_data_dir)
     assert [a["source"] for a in manifest["articles"]] == ["copia.txt"]
     assert summary.articles == 1 and summary.embedded == 0
 
 
-@pytest.mark.slow
-def test_no_duplicates_after_any_sequence_of_rebuilds(warm_data_dir, e5, tmp_path):
+def test_no_duplicates_after_any_sequence_of_rebuilds(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     paths = write_articles(corpus, 4)
-    builder = make_builder(warm_data_dir, e5)
+    builder = make_builder(hash_warm_data_dir, hash_embedder)
     try:
         builder.rebuild([corpus])
         builder.add([str(paths[0]), str(SEED_FILE)])  # a file already indexed via its folder, and a new one
-        assert_consistent(warm_data_dir)
+        assert_consistent(hash_warm_data_dir)
         paths[2].write_text(paths[2].read_text() + "Una frase añadida al final.\n", encoding="utf-8")
         builder.rebuild([corpus])
         builder.remove(["articles/003_plan.txt"])
         builder.add([str(corpus)])
         builder.rebuild([corpus])
-        manifest, _, _ = assert_consistent(warm_data_dir)
+        manifest, _, _ = assert_consistent(hash_warm_data_dir)
         assert len(manifest["articles"]) == 4
     finally:
         builder.close()
-    store = LocalStore(warm_data_dir)
+    store = LocalStore(hash_warm_data_dir)
     assert set(store.generation_ids()) <= kept_dirs(store), "old generations are cleaned up"
 
 
@@ -304,35 +298,33 @@ def test_nothing_to_index_is_an_error_that_says_why_and_keeps_the_index(tmp_path
     assert LocalStore(data_dir).generation_ids() == []
 
 
-@pytest.mark.slow
-def test_a_failing_build_keeps_the_current_generation_and_leaves_no_junk(warm_data_dir, e5, tmp_path):
+def test_a_failing_build_keeps_the_current_generation_and_leaves_no_junk(hash_warm_data_dir, hash_embedder, tmp_path):
     """A build that dies half-way in-process (here the store fails while writing) discards its
     unfinished generation; the current one keeps serving."""
     corpus = tmp_path / "articles"
     write_articles(corpus, 2)
-    first = rebuild(warm_data_dir, e5, [corpus])
+    first = rebuild(hash_warm_data_dir, hash_embedder, [corpus])
     write_articles(corpus, 2, start=10)
 
     class FailingStore(LocalStore):
         def publish(self, generation, manifest):
             raise OSError(28, "No space left on device")
 
-    builder = Builder(FailingStore(warm_data_dir), e5, CONFIG)
+    builder = Builder(FailingStore(hash_warm_data_dir), hash_embedder, CONFIG)
     try:
         with pytest.raises(OSError, match="No space left"):
             builder.rebuild([corpus])
     finally:
         builder.close()
-    store = LocalStore(warm_data_dir)
+    store = LocalStore(hash_warm_data_dir)
     assert store.current_id() == first.generation
     assert store.generation_ids() == [first.generation]
 
 
-@pytest.mark.slow
-def test_progress_bar_and_summary_line(warm_data_dir, e5, tmp_path, capsys):
+def test_progress_bar_and_summary_line(hash_warm_data_dir, hash_embedder, tmp_path, capsys):
     corpus = tmp_path / "articles"
     write_articles(corpus, 2)
-    builder = make_builder(warm_data_dir, e5, progress=True)
+    builder = make_builder(hash_warm_data_dir, hash_embedder, progress=True)
     try:
         summary = builder.rebuild([corpus])
     finally:
@@ -340,7 +332,7 @@ def test_progress_bar_and_summary_line(warm_data_dir, e5, tmp_path, capsys):
     err = capsys.readouterr().err
     assert summary.embedded > 0
     assert "embedding" in err and f"{summary.embedded}/{summary.embedded}" in err and "vector" in err
-    again = make_builder(warm_data_dir, e5, progress=True)
+    again = make_builder(hash_warm_data_dir, hash_embedder, progress=True)
     try:
         again.rebuild([corpus])
     finally:
@@ -352,42 +344,40 @@ def test_progress_bar_and_summary_line(warm_data_dir, e5, tmp_path, capsys):
         assert part in line
 
 
-@pytest.mark.slow
-def test_remove_by_file_name_prefers_the_exact_source(warm_data_dir, e5, tmp_path):
+def test_remove_by_file_name_prefers_the_exact_source(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     [path] = write_articles(corpus, 1)
-    builder = make_builder(warm_data_dir, e5)
+    builder = make_builder(hash_warm_data_dir, hash_embedder)
     try:
         builder.rebuild([corpus])
         path.write_text(path.read_text(encoding="utf-8") + "Una frase nueva al final del artículo.\n",
                         encoding="utf-8")
         builder.add([str(path)])  # the new version alone, beside articles/000_plan.txt
-        manifest, _, _ = assert_consistent(warm_data_dir)
+        manifest, _, _ = assert_consistent(hash_warm_data_dir)
         assert {a["source"] for a in manifest["articles"]} == {"articles/000_plan.txt", "000_plan.txt"}
         builder.remove(["000_plan.txt"])
-        manifest, _, _ = assert_consistent(warm_data_dir)
+        manifest, _, _ = assert_consistent(hash_warm_data_dir)
         assert [a["source"] for a in manifest["articles"]] == ["articles/000_plan.txt"]
         removed, unknown = builder.remove(["000_plan.txt"])  # no exact match left: the end of the source
         assert unknown == [] and removed.articles == 0
-        assert LocalStore(warm_data_dir).current()[1]["articles"] == []
+        assert LocalStore(hash_warm_data_dir).current()[1]["articles"] == []
     finally:
         builder.close()
 
 
-@pytest.mark.slow
-def test_adding_to_an_index_built_with_other_settings_asks_for_a_rebuild(warm_data_dir, e5, tmp_path):
+def test_adding_to_an_index_built_with_other_settings_asks_for_a_rebuild(hash_warm_data_dir, hash_embedder, tmp_path):
     from index.build import NeedsRebuild
 
-    rebuild(warm_data_dir, e5, [SEEDS])
-    before = LocalStore(warm_data_dir).current()
+    rebuild(hash_warm_data_dir, hash_embedder, [SEEDS])
+    before = LocalStore(hash_warm_data_dir).current()
     extra = write_articles(tmp_path / "more", 1)[0]
-    other = Builder(LocalStore(warm_data_dir), e5, BuildConfig(chunk_tokens=128, chunk_overlap_tokens=16))
+    other = Builder(LocalStore(hash_warm_data_dir), hash_embedder, BuildConfig(chunk_tokens=128, chunk_overlap_tokens=16))
     try:
         with pytest.raises(NeedsRebuild, match=r"chunk_tokens=256, now 128.*rebuild it with `cita index rebuild`"):
             other.add([str(extra)])
         with pytest.raises(NeedsRebuild):
             other.remove([SEED_FILE.name])
-        assert LocalStore(warm_data_dir).current() == before, "nothing dropped"
+        assert LocalStore(hash_warm_data_dir).current() == before, "nothing dropped"
         rebuilt = other.rebuild([SEEDS])  # a rebuild is what it takes
         assert not rebuilt.unchanged and rebuilt.chunks > before[1]["chunks"]
     finally:
@@ -437,20 +427,19 @@ def test_sentence_mean_chunk_vectors_embed_no_chunk_text_and_still_find_the_pass
         store.release(gen)
 
 
-@pytest.mark.slow
-def test_switching_chunk_vectors_needs_a_rebuild_and_an_older_index_counts_as_embedded(warm_data_dir, e5, tmp_path):
+def test_switching_chunk_vectors_needs_a_rebuild_and_an_older_index_counts_as_embedded(hash_warm_data_dir, hash_embedder, tmp_path):
     from index.build import NeedsRebuild
 
-    rebuild(warm_data_dir, e5, [SEEDS])
-    store = LocalStore(warm_data_dir)
+    rebuild(hash_warm_data_dir, hash_embedder, [SEEDS])
+    store = LocalStore(hash_warm_data_dir)
     gen, manifest = store.current()
     # an index written before the setting existed has no chunk_vectors in its manifest
     legacy = {k: v for k, v in manifest.items() if k != "chunk_vectors"}
-    (warm_data_dir / "generations" / gen / "manifest.json").write_text(json.dumps(legacy), encoding="utf-8")
-    assert LocalStore(warm_data_dir).manifest(gen).get("chunk_vectors") is None
-    assert rebuild(warm_data_dir, e5, [SEEDS]).unchanged, "an older index is an embedded one"
+    (hash_warm_data_dir / "generations" / gen / "manifest.json").write_text(json.dumps(legacy), encoding="utf-8")
+    assert LocalStore(hash_warm_data_dir).manifest(gen).get("chunk_vectors") is None
+    assert rebuild(hash_warm_data_dir, hash_embedder, [SEEDS]).unchanged, "an older index is an embedded one"
 
-    other = Builder(LocalStore(warm_data_dir), e5, BuildConfig(chunk_vectors="sentence-mean"))
+    other = Builder(LocalStore(hash_warm_data_dir), hash_embedder, BuildConfig(chunk_vectors="sentence-mean"))
     try:
         extra = write_articles(tmp_path / "more", 1)[0]
         with pytest.raises(NeedsRebuild, match=r"chunk_vectors='embedded', now 'sentence-mean'"):
@@ -459,4 +448,4 @@ def test_switching_chunk_vectors_needs_a_rebuild_and_an_older_index_counts_as_em
         assert not rebuilt.unchanged and rebuilt.generation != gen
     finally:
         other.close()
-    assert not rebuild(warm_data_dir, e5, [SEEDS]).unchanged, "and back"
+    assert not rebuild(hash_warm_data_dir, hash_embedder, [SEEDS]).unchanged, "and back"

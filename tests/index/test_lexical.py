@@ -15,13 +15,12 @@ from index.store import LocalStore
 
 from .conftest import SEEDS, write_articles
 
-pytestmark = pytest.mark.slow
 QUESTIONS = ["What did the US demand?", "¿Qué pidió Estados Unidos a México?", "seguridad fronteriza",
              "zzz-unknown-word"]
 
 
-def build(data_dir, e5, paths):
-    builder = Builder(LocalStore(data_dir), e5, BuildConfig())
+def build(data_dir, hash_embedder, paths):
+    builder = Builder(LocalStore(data_dir), hash_embedder, BuildConfig())
     try:
         return builder.rebuild(paths)
     finally:
@@ -40,11 +39,11 @@ def same(a: ChunkTable, b: ChunkTable) -> None:
         assert np.allclose(a.scores(q), b.scores(q)), q
 
 
-def test_the_build_saves_the_table_and_a_reader_loads_the_same_rows_and_scores(warm_data_dir, e5):
-    summary = build(warm_data_dir, e5, [SEEDS])
-    folder = table_dir(warm_data_dir, summary.generation)
+def test_the_build_saves_the_table_and_a_reader_loads_the_same_rows_and_scores(hash_warm_data_dir, hash_embedder):
+    summary = build(hash_warm_data_dir, hash_embedder, [SEEDS])
+    folder = table_dir(hash_warm_data_dir, summary.generation)
     assert (folder / "rows.json").exists(), "written by the build, before the first question"
-    store = LocalStore(warm_data_dir)
+    store = LocalStore(hash_warm_data_dir)
     fresh, chunks = table_from_chroma(store, summary.generation)
     try:
         saved = ChunkTable.load(folder)
@@ -56,9 +55,9 @@ def test_the_build_saves_the_table_and_a_reader_loads_the_same_rows_and_scores(w
 
 
 @pytest.mark.parametrize("damage", ["missing", "garbage rows", "no bm25", "wrong row count"])
-def test_a_missing_or_damaged_table_is_read_from_chroma_again_and_saved(warm_data_dir, e5, damage):
-    summary = build(warm_data_dir, e5, [SEEDS])
-    folder = table_dir(warm_data_dir, summary.generation)
+def test_a_missing_or_damaged_table_is_read_from_chroma_again_and_saved(hash_warm_data_dir, hash_embedder, damage):
+    summary = build(hash_warm_data_dir, hash_embedder, [SEEDS])
+    folder = table_dir(hash_warm_data_dir, summary.generation)
     if damage == "missing":
         shutil.rmtree(folder)
     elif damage == "garbage rows":
@@ -68,22 +67,22 @@ def test_a_missing_or_damaged_table_is_read_from_chroma_again_and_saved(warm_dat
     else:
         rows = json.loads((folder / "rows.json").read_text())
         (folder / "rows.json").write_text(json.dumps(rows[:-1]))
-    store = LocalStore(warm_data_dir)
+    store = LocalStore(hash_warm_data_dir)
     fresh, chunks = table_from_chroma(store, summary.generation)
     try:
         titles = {a["id"]: a["title"] for a in store.manifest(summary.generation)["articles"]}
-        same(load_table(warm_data_dir, summary.generation, chunks, titles), fresh)
+        same(load_table(hash_warm_data_dir, summary.generation, chunks, titles), fresh)
         same(ChunkTable.load(folder), fresh)  # and saved again, whole
     finally:
         store.release(summary.generation)
 
 
-def test_only_the_tables_of_segments_still_there_are_kept(warm_data_dir, e5, tmp_path):
+def test_only_the_tables_of_segments_still_there_are_kept(hash_warm_data_dir, hash_embedder, tmp_path):
     folder = tmp_path / "articles"
     shutil.copytree(SEEDS, folder)
     generations = []
     for i in range(4):
         write_articles(folder, 1, start=i)
-        generations.append(build(warm_data_dir, e5, [folder]).generation)
-    kept = sorted(p.name for p in (warm_data_dir / "lexical").iterdir())
-    assert kept == LocalStore(warm_data_dir).generation_ids() == generations[-2:]
+        generations.append(build(hash_warm_data_dir, hash_embedder, [folder]).generation)
+    kept = sorted(p.name for p in (hash_warm_data_dir / "lexical").iterdir())
+    assert kept == LocalStore(hash_warm_data_dir).generation_ids() == generations[-2:]

@@ -8,7 +8,6 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 import index.build as build_module
 from index.build import BuildConfig, Builder
@@ -17,11 +16,10 @@ from index.store import LocalStore, segments_of
 
 from .conftest import article_text, kept_dirs, live_rows, write_articles
 
-pytestmark = pytest.mark.slow
 
 
-def builder_for(data_dir: Path, e5) -> Builder:
-    return Builder(LocalStore(data_dir), e5, BuildConfig())
+def builder_for(data_dir: Path, hash_embedder) -> Builder:
+    return Builder(LocalStore(data_dir), hash_embedder, BuildConfig())
 
 
 def files_digest(folder: Path) -> dict[str, str]:
@@ -35,27 +33,27 @@ def rows_seen(data_dir: Path) -> Counter:
                    + [("s", i, None) for i in sentences["ids"]])
 
 
-def top_text(library: Library, e5, question: str) -> str:
+def top_text(library: Library, hash_embedder, question: str) -> str:
     with library.reading() as view:
-        passages = retrieve(view, e5.query(question), question, k=1)
+        passages = retrieve(view, hash_embedder.query(question), question, k=1)
         return passages[0].chunk.text if passages else ""
 
 
-def test_an_add_writes_one_small_segment_and_leaves_the_old_ones_untouched(warm_data_dir, e5, tmp_path):
+def test_an_add_writes_one_small_segment_and_leaves_the_old_ones_untouched(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     write_articles(corpus, 6)
-    builder = builder_for(warm_data_dir, e5)
-    library = Library(LocalStore(warm_data_dir), e5, check_every=0)
+    builder = builder_for(hash_warm_data_dir, hash_embedder)
+    library = Library(LocalStore(hash_warm_data_dir), hash_embedder, check_every=0)
     try:
         first = builder.rebuild([corpus])
-        base = warm_data_dir / "generations" / first.generation
+        base = hash_warm_data_dir / "generations" / first.generation
         view_before = library.view()  # (embedded Chroma settles its files when first opened)
         before = files_digest(base / "chroma")
         extra = write_articles(tmp_path / "more", 1, start=40)[0]
         added = builder.add([str(extra)])
         assert added.segments == 2 and added.articles == 7
         assert files_digest(base / "chroma") == before, "the old segment's files are not written"
-        store = LocalStore(warm_data_dir)
+        store = LocalStore(hash_warm_data_dir)
         chunks, sentences, _ = store.open(added.generation)
         try:
             assert chunks.count() == 1, "the new segment holds the new article only"
@@ -65,36 +63,36 @@ def test_an_add_writes_one_small_segment_and_leaves_the_old_ones_untouched(warm_
         view = library.view()
         assert view.generation == added.generation
         assert view.tables[first.generation] is view_before.tables[first.generation]
-        assert "plan 40" in top_text(library, e5, "¿Cuándo empiezan las obras del plan 40?")
-        assert "plan 3 " in top_text(library, e5, "¿Cuántos proyectos tiene el plan 3?") + " "
+        assert "plan 40" in top_text(library, hash_embedder, "¿Cuándo empiezan las obras del plan 40?")
+        assert "plan 3 " in top_text(library, hash_embedder, "¿Cuántos proyectos tiene el plan 3?") + " "
     finally:
         library.view().close()
         builder.close()
 
 
-def test_a_new_version_or_a_removal_hides_the_old_rows(warm_data_dir, e5, tmp_path):
+def test_a_new_version_or_a_removal_hides_the_old_rows(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     paths = write_articles(corpus, 4)
-    builder = builder_for(warm_data_dir, e5)
+    builder = builder_for(hash_warm_data_dir, hash_embedder)
     try:
         builder.rebuild([corpus])
         paths[1].write_text(article_text(1).replace("millones de euros", "millones de dólares"), encoding="utf-8")
         changed = builder.add([str(corpus)])
         assert changed.segments == 2 and changed.articles == 4
-        _, manifest, chunks, _ = live_rows(LocalStore(warm_data_dir))
+        _, manifest, chunks, _ = live_rows(LocalStore(hash_warm_data_dir))
         docs = [d for d in chunks["documents"] if "plan 1 " in d]
         assert len(docs) == 1 and "dólares" in docs[0], "only the new version is seen"
         assert len(chunks["ids"]) == len(set(chunks["ids"])) == manifest["chunks"] == 4
 
         removed, _ = builder.remove(["articles/002_plan.txt"])
         assert removed.segments == 2 and removed.articles == 3 and removed.embedded == 0
-        library = Library(LocalStore(warm_data_dir), e5, check_every=0)
+        library = Library(LocalStore(hash_warm_data_dir), hash_embedder, check_every=0)
         try:
             with library.reading() as view:
                 assert not any("plan 2 " in r.text for r in view.rows)
                 assert len(view.rows) == 3
                 assert len(view.lexical_scores("plan")) == 3
-                hits = retrieve(view, e5.query("plan 2 de energía"), "plan 2 de energía", k=3)
+                hits = retrieve(view, hash_embedder.query("plan 2 de energía"), "plan 2 de energía", k=3)
                 assert all("plan 2 " not in p.chunk.text for p in hits)
         finally:
             library.view().close()
@@ -102,10 +100,10 @@ def test_a_new_version_or_a_removal_hides_the_old_rows(warm_data_dir, e5, tmp_pa
         builder.close()
 
 
-def test_a_merge_copies_the_live_rows_into_one_segment(warm_data_dir, e5, tmp_path):
+def test_a_merge_copies_the_live_rows_into_one_segment(hash_warm_data_dir, hash_embedder, tmp_path):
     corpus = tmp_path / "articles"
     paths = write_articles(corpus, 3)
-    builder = builder_for(warm_data_dir, e5)
+    builder = builder_for(hash_warm_data_dir, hash_embedder)
     try:
         builder.rebuild([corpus])
         for i in range(3):
@@ -113,12 +111,12 @@ def test_a_merge_copies_the_live_rows_into_one_segment(warm_data_dir, e5, tmp_pa
         paths[0].write_text(article_text(0) + "Una frase añadida al final del artículo.\n", encoding="utf-8")
         builder.add([str(corpus)])
         builder.remove(["061_plan.txt"])
-        store = LocalStore(warm_data_dir)
+        store = LocalStore(hash_warm_data_dir)
         assert len(segments_of(store.current()[1])) == 5
-        seen = rows_seen(warm_data_dir)
+        seen = rows_seen(hash_warm_data_dir)
         merged = builder.merge()
         assert merged.segments == 1 and merged.embedded == 0
-        assert rows_seen(warm_data_dir) == seen, "the same rows, once each"
+        assert rows_seen(hash_warm_data_dir) == seen, "the same rows, once each"
         gen, manifest = store.current()
         assert segments_of(manifest) == [gen]
         chunks, _, _ = store.open(gen)
@@ -132,19 +130,19 @@ def test_a_merge_copies_the_live_rows_into_one_segment(warm_data_dir, e5, tmp_pa
         builder.close()
 
 
-def test_too_many_segments_merge_the_small_ones(warm_data_dir, e5, tmp_path, monkeypatch):
+def test_too_many_segments_merge_the_small_ones(hash_warm_data_dir, hash_embedder, tmp_path, monkeypatch):
     monkeypatch.setattr(build_module, "MAX_SEGMENTS", 3)
     corpus = tmp_path / "articles"
     write_articles(corpus, 5)
-    builder = builder_for(warm_data_dir, e5)
+    builder = builder_for(hash_warm_data_dir, hash_embedder)
     try:
         first = builder.rebuild([corpus])
         seen = None
         for i in range(4):
             summary = builder.add([str(write_articles(tmp_path / "more", 1, start=70 + i)[0])])
-            seen = rows_seen(warm_data_dir)
+            seen = rows_seen(hash_warm_data_dir)
         assert summary.segments <= 3
-        manifest = LocalStore(warm_data_dir).current()[1]
+        manifest = LocalStore(hash_warm_data_dir).current()[1]
         assert segments_of(manifest)[0] == first.generation, "the large segment is not copied"
         assert len(manifest["articles"]) == 9 and sum(1 for k in seen if k[0] == "c") == 9
     finally:
