@@ -186,8 +186,10 @@ class Answerer:
             t3 = time.perf_counter()
             answer = self.llm.improve(answer, passages[:3], view.articles)
             if answer.mode == "llm":
+                from .disagreements import renumber_disagreements
                 from .news import annotate_citations
 
+                renumber_disagreements(answer, plan.lang)
                 annotate_citations(answer, view.articles)
             timings["llm"] = (time.perf_counter() - t3) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000

@@ -167,7 +167,31 @@ def _statement(n: int, quote: str, meta: dict, lang: str, start: int) -> dict:
     from .news import outlet_of
 
     return {"n": n, "quote": quote, "outlet": outlet_of(meta), "published": meta.get("published", ""),
-            "source": meta.get("source", ""), "article_id": meta.get("id", ""), "start": start}
+            "source": meta.get("source", ""), "article_id": meta.get("id", ""), "start": start,
+            "end": start + len(quote), "title": meta.get("title", "")}
+
+
+def renumber_disagreements(answer, lang: str = "en") -> None:
+    """After an LLM rewrote the answer (its own citation numbers, its own quotes): every
+    statement of a disagreement is cited in the answer (added when missing) and the summaries
+    use the answer's numbers."""
+    from .answering import Citation
+
+    if not answer.disagreements:
+        return
+    numbers = {c.article_id: c.n for c in answer.citations}
+    cited = {(c.article_id, c.start) for c in answer.citations}
+    for d in answer.disagreements:
+        for st in d["statements"]:
+            n = numbers.setdefault(st["article_id"], max(numbers.values(), default=0) + 1)
+            st["n"] = n
+            if (st["article_id"], st["start"]) not in cited:
+                cited.add((st["article_id"], st["start"]))
+                answer.citations.append(Citation(
+                    n=n, article_id=st["article_id"], title=st.get("title", ""), source=st["source"],
+                    published=st["published"], quote=st["quote"], start=st["start"], end=st["end"], score=0.0))
+        d["about"] = d["statements"][0]["n"]
+        d["summary"] = _summary(d["kind"], d["statements"], lang)
 
 
 def _summary(kind: str, statements: list[dict], lang: str) -> str:
