@@ -1,5 +1,6 @@
 """Any sequence of edits, rebuilds, adds and removes leaves an index that matches the articles,
-with no duplicate chunk or sentence (a Hypothesis state machine on real e5 and embedded Chroma)."""
+with no duplicate chunk or sentence (a Hypothesis state machine on the HashEmbedder and embedded
+Chroma: bookkeeping, not the model)."""
 
 from __future__ import annotations
 
@@ -29,24 +30,24 @@ def version(i: int, v: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def warm_cache(tmp_path_factory, e5, seed_data_dir) -> Path:
+def warm_cache(tmp_path_factory, hash_embedder, hash_seed_data_dir) -> Path:
     """An embedding cache holding every version of every pool article (so the machine's steps
     cost Chroma work, not embedding)."""
     base = tmp_path_factory.mktemp("pool")
-    shutil.copytree(seed_data_dir / "cache", base / "data" / "cache")
+    shutil.copytree(hash_seed_data_dir / "cache", base / "data" / "cache")
     corpus = base / "articles"
     corpus.mkdir()
     for i in range(POOL):
         for v in (0, 1):
             (corpus / f"{i}_{v}.txt").write_text(version(i, v), encoding="utf-8")
-    builder = Builder(LocalStore(base / "data"), e5, BuildConfig())
+    builder = Builder(LocalStore(base / "data"), hash_embedder, BuildConfig())
     builder.rebuild([corpus])
     builder.close()
     return base / "data" / "cache" / "embeddings.sqlite"
 
 
-@pytest.mark.slow
-def test_any_sequence_of_operations_keeps_the_index_exact(e5, warm_cache):
+@pytest.mark.slow  # about 13 s of Chroma work: the full lane only
+def test_any_sequence_of_operations_keeps_the_index_exact(hash_embedder, warm_cache):
     builds: list[str] = []
 
     class IndexMachine(RuleBasedStateMachine):
@@ -62,7 +63,7 @@ def test_any_sequence_of_operations_keeps_the_index_exact(e5, warm_cache):
             dst.close()
             self.corpus = self.root / "articles"
             self.corpus.mkdir()
-            self.builder = Builder(LocalStore(self.data), e5, BuildConfig())
+            self.builder = Builder(LocalStore(self.data), hash_embedder, BuildConfig())
             self.on_disk: dict[int, int] = {}  # slot -> version in the folder
             self.indexed: dict[str, str] | None = None  # source -> text expected in the index
 
