@@ -154,3 +154,21 @@ def test_parse_today():
     assert parse_today("") is None
     with pytest.raises(ValueError):
         parse_today("18/01/2026")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+WORDS = ["el", "de", "del", "al", "y", "and", "to", "between", "entre", "since", "desde", "last", "next", "this",
+         "pasado", "hace", "ago", "the", "on", "in", "en", "31", "29", "0", "999", "2026", "1999", "febrero",
+         "February", "enero", "March", "jueves", "Thursday", "días", "days", "weeks", "semanas", "meses", "años",
+         "hoy es", "today is", "día", "12th", "latest", "últimas", "mañana", "ayer", "2026-02-30", "31/02/2026"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=12), st.dates(min_value=dt.date(1990, 1, 1),
+                                                               max_value=dt.date(2090, 12, 31)))
+def test_any_mix_of_date_words_gives_a_window_or_none_never_an_error(words, today):
+    got = read_question(" ".join(words), today)
+    if got.window is not None:
+        assert got.window.first <= got.window.last
