@@ -8,6 +8,8 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+import pytest
 
 import index.build as build_module
 from index.build import BuildConfig, Builder
@@ -48,6 +50,7 @@ def test_an_add_writes_one_small_segment_and_leaves_the_old_ones_untouched(hash_
         first = builder.rebuild([corpus])
         base = hash_warm_data_dir / "generations" / first.generation
         view_before = library.view()  # (embedded Chroma settles its files when first opened)
+        view_before.idf("plan")
         before = files_digest(base / "chroma")
         extra = write_articles(tmp_path / "more", 1, start=40)[0]
         added = builder.add([str(extra)])
@@ -63,6 +66,15 @@ def test_an_add_writes_one_small_segment_and_leaves_the_old_ones_untouched(hash_
         view = library.view()
         assert view.generation == added.generation
         assert view.tables[first.generation] is view_before.tables[first.generation]
+        # the word counts (idf) of the old segment are reused; the result is a count over every live row
+        view.idf("plan")
+        assert view._segment_df[first.generation] is view_before._segment_df[first.generation]
+        from index.lexical import lexical_tokens
+        for word in ("plan", "ayuntamiento", "euros", "nothing-like-it"):
+            df = sum(word in set(lexical_tokens(r.text)) for r in view.rows)
+            assert (view.idf(word) > 0) == (df > 0)
+            if df:
+                assert view.idf(word) == pytest.approx(float(np.log((len(view.rows) + 1) / (df + 0.5))))
         assert "plan 40" in top_text(library, hash_embedder, "¿Cuándo empiezan las obras del plan 40?")
         assert "plan 3 " in top_text(library, hash_embedder, "¿Cuántos proyectos tiene el plan 3?") + " "
     finally:
