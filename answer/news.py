@@ -84,11 +84,12 @@ def plan_question(question: str, articles: dict[str, dict], today: dt.date | Non
     time = read_question(question, today)
     q_lang = guess_language(question)
     plan = Plan(time=time, lang="es" if q_lang == "es" else "en", question_lang=q_lang)
-    # a question asked on a day (in an evaluation, or "Hoy es 18 de enero...") cannot be answered
-    # from what was published after it
+    # a question asked on a past day (in an evaluation, or "Hoy es 18 de enero...") cannot be
+    # answered from what was published after it; asked today, a date in the future is more
+    # likely a misread date than news from the future, and the article stays
     day = time.today.isoformat()
     asof = {aid for aid, a in articles.items() if not a.get("published") or a["published"][:10] <= day}
-    if len(asof) < len(articles):
+    if len(asof) < len(articles) and time.today < dt.date.today():
         plan.asof = asof
         articles = {aid: articles[aid] for aid in asof}
     # a window means something only in an index that knows dates
