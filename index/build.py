@@ -557,8 +557,10 @@ def _same_articles(old: list[dict], new: list[Article]) -> bool:
 
 
 def _already_there(old: list[dict], new: list[Article]) -> bool:
-    """Every added article is already indexed as it is."""
-    have = {_meta_key(a) for a in old}
+    """Every added article is already indexed as it is (only the old entries with the new ids
+    can match: an add does not serialise every entry of the index)."""
+    ids = {a.id for a in new}
+    have = {_meta_key(a) for a in old if a["id"] in ids}
     return all(_loaded(a) in have for a in new)
 
 
