@@ -576,7 +576,7 @@ class CitaCog(commands.Cog, name="Cita"):
             await self._refuse(interaction, guards.DM_DECLINED)
             return
         if interaction.guild is not None and not self.channel_policy.permits(
-                interaction.channel_id, _parent_id(channel)):
+                interaction.channel_id, _parent_id(channel)) and interaction.channel_id not in self.settings.ask_channels:
             await self._refuse(interaction, guards.CHANNEL_NOT_ALLOWED)
             return
         if self.stopping:
@@ -757,7 +757,8 @@ class CitaCog(commands.Cog, name="Cita"):
             await self._refuse(interaction, guards.DM_DECLINED)
             return
         if interaction.guild is not None and not self.channel_policy.permits(
-                interaction.channel_id, _parent_id(interaction.channel)):
+                interaction.channel_id, _parent_id(interaction.channel)) and (
+                interaction.channel_id not in self.settings.ask_channels):
             await self._refuse(interaction, guards.CHANNEL_NOT_ALLOWED)
             return
         if self.stopping:
@@ -776,16 +777,16 @@ class CitaCog(commands.Cog, name="Cita"):
                 timeline = await loop.run_in_executor(self.executor, functools.partial(
                     build_timeline, self.answerer, topic, today=interaction.created_at.date()))
             except QuestionError as e:
-                item = replies.text_reply(str(e))
+                items = [replies.text_reply(str(e))]
             except StoreError as e:
                 log.warning("index unavailable for a timeline: %s", e)
-                item = replies.text_reply(f"I can't read the index right now: {e}")
+                items = [replies.text_reply(f"I can't read the index right now: {e}")]
             except Exception:
                 log.exception("timeline of %r failed", topic)
-                item = replies.text_reply(ANSWER_FAILED)
+                items = [replies.text_reply(ANSWER_FAILED)]
             else:
-                item = replies.timeline_reply(timeline, page)
-            await self._respond(interaction, [item])
+                items = replies.timeline_replies(timeline, page)
+            await self._respond(interaction, items)
 
     async def _on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         if isinstance(error, app_commands.CheckFailure):

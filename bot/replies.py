@@ -249,11 +249,14 @@ def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def source_line(n: int, title: str, published: str, source: str, *, markdown: bool = True) -> str:
-    """One numbered source: title, date, and the article's link or file name. With
+def source_line(n: int, title: str, published: str, source: str, *, markdown: bool = True,
+                outlet: str = "") -> str:
+    """One numbered source: title, outlet, date, and the article's link or file name. With
     `markdown` the title is a masked link; without, the link follows in <> (no preview)."""
     title = _escape(clip(" ".join((title or "(untitled)").split()), 180))
     parts = [f"**[{n}]** {title}"]
+    if outlet and outlet != title:
+        parts.append(_escape(clip(" ".join(outlet.split()), 60)))
     if published:
         parts.append(clip(published, 40))
     if _is_url(source):
@@ -275,7 +278,8 @@ def source_lines(citations, *, markdown: bool = True) -> list[str]:
     seen: dict[int, str] = {}
     for c in citations:
         if c.n not in seen:
-            seen[c.n] = source_line(c.n, c.title, c.published, c.source, markdown=markdown)
+            seen[c.n] = source_line(c.n, c.title, c.published, c.source, markdown=markdown,
+                                    outlet=getattr(c, "outlet", "") or "")
             also = also_line(getattr(c, "also_reported_by", None) or [], markdown=markdown)
             if also:
                 seen[c.n] += "\n" + also
@@ -301,7 +305,13 @@ def body_blocks(answer, limit: int) -> list[str]:
     """The answer's body: for an extractive answer the quotes; for a written (LLM) answer its
     text, then the verbatim quotes it rests on; for an abstention the short statement."""
     blocks: list[str] = []
-    if answer.abstained or not answer.citations:
+    if answer.abstained and answer.citations:
+        # "not stated": the articles discuss it but none says what was asked; the closest context
+        blocks += text_blocks(answer.answer, limit)
+        blocks.append("**The closest the articles come**")
+        for c in answer.citations:
+            blocks += quote_blocks(c.quote, c.n, limit)
+    elif answer.abstained or not answer.citations:
         blocks += text_blocks(answer.answer, limit)
     else:
         if getattr(answer, "heading", ""):  # the dates the quotes come from (answer/news.py)
@@ -361,7 +371,7 @@ def answer_replies(answer, *, footer: str = FEEDBACK_HINT) -> list[Reply]:
     descriptions = pack_blocks(body_blocks(answer, DESCRIPTION_LIMIT), DESCRIPTION_LIMIT) or ["\u200b"]
     embeds = [{"type": "rich", "description": d, "color": color} for d in descriptions]
     embeds[0]["title"] = clip(" ".join(answer.question.split()), TITLE_LIMIT)
-    fields = _fields(source_lines(answer.citations), "Sources") if not answer.abstained else []
+    fields = _fields(source_lines(answer.citations), "Sources") if answer.citations else []
     tail: dict = {"footer": {"text": clip(footer, FOOTER_LIMIT)}} if footer else {}
     # sources and footer go on the last embed if it stays within the per-embed limit; else they
     # get embeds of their own
@@ -381,12 +391,67 @@ def answer_text_replies(answer, *, footer: str = FEEDBACK_HINT) -> list[Reply]:
     bold, the quotes, the sources with links in <> (no previews), each message ≤ 2,000 chars."""
     blocks = [f"**{_escape(clip(' '.join(answer.question.split()), 300))}**"]
     blocks += body_blocks(answer, CONTENT_LIMIT)
-    if not answer.abstained and answer.citations:
+    if answer.citations:
         lines = source_lines(answer.citations, markdown=False)
         blocks += pack_blocks(["**Sources**"] + [clip(ln, CONTENT_LIMIT) for ln in lines], CONTENT_LIMIT, sep="\n")
     if footer:
         blocks.append(f"-# {clip(footer, 300)}")
     return [Reply(content=c) for c in pack_blocks(blocks, CONTENT_LIMIT)]
+
+
+# -- timelines ---------------------------------------------------------------------------------
+
+TIMELINE_PER_PAGE = 6
+
+
+def timeline_page_count(events: int, per_page: int = TIMELINE_PER_PAGE) -> int:
+    return max(1, math.ceil(events / per_page))
+
+
+def timeline_replies(timeline, page: int = 1, *, per_page: int = TIMELINE_PER_PAGE,
+                     embeds: bool = True) -> list[Reply]:
+    """Page `page` (from 1; clamped) of a timeline (answer/timeline.py): per event its date in
+    bold and its verbatim quote with the citation number, then the page's sources with their
+    outlets and other copies; within every Discord limit (further embeds or messages if needed)."""
+    title = clip("Timeline: " + " ".join(timeline.topic.split()), TITLE_LIMIT)
+    if timeline.abstained or not timeline.events:
+        text = timeline.message or "The indexed articles don't give dated events on that."
+        if not embeds:
+            return [Reply(content=c) for c in pack_blocks([f"**{_escape(title)}**", *text_blocks(text, CONTENT_LIMIT)],
+                                                          CONTENT_LIMIT)]
+        return [Reply(embeds=[{"type": "rich", "title": title, "color": ABSTAIN_COLOR,
+                               "description": clip(text, DESCRIPTION_LIMIT)}])]
+    pages = timeline_page_count(len(timeline.events), per_page)
+    page = min(max(1, page), pages)
+    shown = timeline.events[(page - 1) * per_page:page * per_page]
+    limit = DESCRIPTION_LIMIT if embeds else CONTENT_LIMIT
+    blocks: list[str] = []
+    for ev in shown:  # the date, and right under it the quote with its number
+        day = f"**{_escape(clip(ev.date, 40))}**"
+        pieces = quote_blocks(ev.quote, ev.n, limit - len(day) - 1)
+        blocks += [f"{day}\n{pieces[0]}", *pieces[1:]]
+    sources = source_lines(shown, markdown=embeds)
+    footer = f"Page {page} of {pages} · {len(timeline.events)} events"
+    if pages > 1:
+        footer += " · /timeline page:N shows another page"
+    if not embeds:
+        parts = [f"**{_escape(title)}**", *blocks]
+        parts += pack_blocks(["**Sources**"] + [clip(ln, CONTENT_LIMIT) for ln in sources], CONTENT_LIMIT, sep="\n")
+        parts.append(f"-# {footer}")
+        return [Reply(content=c) for c in pack_blocks(parts, CONTENT_LIMIT)]
+    descriptions = pack_blocks(blocks, DESCRIPTION_LIMIT) or ["\u200b"]
+    embeds_out = [{"type": "rich", "description": d, "color": ANSWER_COLOR} for d in descriptions]
+    embeds_out[0]["title"] = title
+    fields = _fields(sources, "Sources")
+    tail = {"footer": {"text": footer}}
+    candidate = {**embeds_out[-1], **tail, "fields": fields}
+    if len(fields) <= FIELDS_PER_EMBED and embed_size(candidate) <= EMBED_TOTAL_LIMIT:
+        embeds_out[-1] = candidate
+    else:
+        for group in _field_groups(fields, EMBED_TOTAL_LIMIT - embed_size(tail)):
+            embeds_out.append({"type": "rich", "color": ANSWER_COLOR, "fields": group})
+        embeds_out[-1].update(tail)
+    return [Reply(embeds=g) for g in group_embeds(embeds_out)]
 
 
 # -- other replies ----------------------------------------------------------------------------
@@ -434,41 +499,6 @@ def sources_reply(articles: list[dict], page: int = 1, *, per_page: int = SOURCE
     return Reply(embeds=[embed])
 
 
-TIMELINE_PER_PAGE = 6
-
-
-def timeline_reply(timeline, page: int = 1, *, per_page: int = TIMELINE_PER_PAGE) -> Reply:
-    """Page `page` (from 1; clamped) of a timeline (answer/timeline.py `Timeline`) as one embed:
-    one dated, cited quote per event in date order, the sources of that page as a field, a footer
-    naming the page. Each event's quote is cut only if it alone exceeds its share of the embed."""
-    events = list(timeline.events)
-    title = clip(f"Timeline: {timeline.topic}", TITLE_LIMIT)
-    if timeline.abstained or not events:
-        return Reply(embeds=[{"type": "rich", "title": title, "color": ABSTAIN_COLOR,
-                              "description": clip(timeline.message or "No dated quotes.", DESCRIPTION_LIMIT)}])
-    pages = max(1, math.ceil(len(events) / per_page))
-    page = min(max(1, page), pages)
-    shown = events[(page - 1) * per_page:page * per_page]
-    share = (DESCRIPTION_LIMIT - 200) // len(shown)
-    blocks = []
-    for ev in shown:
-        head = f"**{_escape(ev.date)}**"
-        body = clip(" ".join(ev.quote.split()), max(80, share - len(head) - 20))
-        blocks.append(f"{head}\n> {_escape(body)} [{ev.n}]")
-    seen: dict[int, str] = {}
-    for ev in shown:
-        if ev.n not in seen:
-            seen[ev.n] = source_line(ev.n, ev.title, ev.published, ev.source)
-            also = also_line(ev.also_reported_by or [])
-            if also:
-                seen[ev.n] += "\n" + also
-    lines = [clip(seen[n], FIELD_VALUE_LIMIT // 2) for n in sorted(seen)]
-    footer = f"Page {page} of {pages} · {len(events)} event{'s' if len(events) != 1 else ''}"
-    if pages > 1:
-        footer += " · /timeline page:N shows another page"
-    embed = {"type": "rich", "title": title, "description": clip("\n\n".join(blocks), DESCRIPTION_LIMIT),
-             "color": ANSWER_COLOR, "fields": _fields(lines, "Sources")[:3], "footer": {"text": footer}}
-    return Reply(embeds=[embed])
 
 
 def help_reply(*, max_question_chars: int, answer_in_threads: bool, answer_dms: bool) -> Reply:

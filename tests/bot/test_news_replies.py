@@ -59,24 +59,27 @@ def _timeline(n: int, quote: str = "La huelga sigue en el puerto de Valparaíso.
 
 
 def test_a_timeline_pages_within_the_limits():
-    from bot.replies import timeline_reply
+    from bot.replies import timeline_replies
 
-    timeline = _timeline(14, quote="Una cita muy larga. " * 150)
-    first = timeline_reply(timeline)
-    embed = first.embeds[0]
-    assert embed["title"] == "Timeline: huelga portuaria"
-    assert embed["footer"]["text"].startswith("Page 1 of 3 · 14 events")
-    assert embed["description"].startswith("**2026-01-01**\n> ")
-    assert "[1]" in embed["description"] and "[7]" not in embed["description"]
-    assert reply_problems(first) == []
-    last = timeline_reply(timeline, page=99)
-    assert last.embeds[0]["footer"]["text"].startswith("Page 3 of 3")
-    assert "[13]" in last.embeds[0]["description"] and reply_problems(last) == []
+    quote = "Una cita muy larga. " * 150
+    timeline = _timeline(14, quote=quote)
+    first = timeline_replies(timeline)
+    embeds = [e for r in first for e in r.embeds]
+    assert embeds[0]["title"] == "Timeline: huelga portuaria"
+    assert embeds[-1]["footer"]["text"].startswith("Page 1 of 3 · 14 events")
+    assert embeds[0]["description"].startswith("**2026-01-01**\n> ")
+    described = "\n".join(e.get("description", "") for e in embeds)
+    assert "[1]" in described and "[7]" not in described
+    assert described.count(quote.strip()) == 6, "every quote whole (a quote is cut only if it exceeds a message)"
+    assert all(reply_problems(r) == [] for r in first)
+    last = timeline_replies(timeline, page=99)
+    assert [e for r in last for e in r.embeds][-1]["footer"]["text"].startswith("Page 3 of 3")
+    assert "[13]" in last[0].embeds[0]["description"] and all(reply_problems(r) == [] for r in last)
 
 
 def test_an_empty_timeline_says_why():
     from answer.timeline import Timeline
-    from bot.replies import timeline_reply
+    from bot.replies import timeline_replies
 
-    reply = timeline_reply(Timeline(topic="x", abstained=True, message="The indexed articles don't say."))
+    [reply] = timeline_replies(Timeline(topic="x", abstained=True, message="The indexed articles don't say."))
     assert reply.embeds[0]["description"] == "The indexed articles don't say."
