@@ -150,6 +150,7 @@ def test_the_first_follow_up_after_a_defer_edits_the_thinking_message_and_keeps_
     assert second["id"] != first["id"]
 
 
+@pytest.mark.slow
 def test_resume_replays_the_events_missed_while_disconnected(standin, start_bot):
     runner = start_bot()
     assert standin.drop_gateway(4000) == 1
