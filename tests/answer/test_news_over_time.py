@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, make_settings
+from tests.helpers import run_cita
 
 pytestmark = pytest.mark.slow
 FIXTURE = ROOT / "tests" / "fixtures" / "news" / "articles"
@@ -177,9 +175,7 @@ def test_timeline_lists_one_dated_cited_quote_per_event_in_date_order(news, text
 
 
 def _cita(args, data_dir):
-    env = {**os.environ, "CITA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
-    return subprocess.run([sys.executable, "-m", "cita.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=600)
+    return run_cita(*args, data_dir=data_dir)
 
 
 def test_cli_today_timeline_and_status(news_dir):

@@ -27,6 +27,7 @@ from bot.replies import Reply, reply_problems
 from tests import reliability
 from tests.bot.discord_standin import BotRunner, StandIn, bot_settings, pings_nobody, text_of
 from tests.conftest import ROOT
+from tests.helpers import clean_cwd
 
 SUITE = "test_hostile_messages"
 BOT_ID, ROLE_ID, USER_ID, CHANNEL_ID = 1111111111111111, 2222222222222222, 3333333333333333, 4444444444444444
@@ -232,8 +233,8 @@ def test_the_bot_replies_to_any_message_within_limits_and_pings_nobody(live_bot,
 def cita_ask(*args: str, data_dir, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
            "CITA_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
-    return subprocess.run([sys.executable, "-m", "cita.cli", "ask", *args], cwd=data_dir, env=env, input=stdin,
-                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+    return subprocess.run([sys.executable, "-m", "cita.cli", "ask", *args], cwd=clean_cwd(data_dir=data_dir),
+                          env=env, input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=600)
 
 
 @pytest.mark.slow

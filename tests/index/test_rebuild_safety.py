@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from .conftest import ROOT, SEEDS, cached_vectors, cita_env, popen_cita, run_cita, wait_for, write_articles
+from .conftest import (SEEDS, cached_vectors, cita_env, clean_cwd, popen_cita, run_cita, wait_for,
+                       write_articles)
 
 SEED_FILE = next(SEEDS.glob("*.txt"))
 pytestmark = pytest.mark.slow
@@ -150,7 +151,8 @@ class Reader:
 
     def __init__(self, data_dir, tmp_path):
         self.stop_file = tmp_path / "stop-reader"
-        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(self.stop_file)], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(self.stop_file)],
+                                     cwd=clean_cwd(data_dir=data_dir),  # no .env of the checkout
                                      env=cita_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
         self.lines: list[dict] = []
