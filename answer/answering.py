@@ -281,8 +281,7 @@ def extractive_answer(question: str, passages: list[Passage], articles: dict[str
         citations = _citations(ranked[:1], articles)
         reason = not_stated_reason(asked, guess_language(question))
         text = f"{reason} {quoted(citations[0].quote)} [{citations[0].n}]"
-        return Answer(question=question, answer=text, abstained=True, citations=citations, reason="not_stated",
-                      note=reason)
+        return Answer(question=question, answer=text, abstained=True, citations=citations, reason="not_stated")
     citations = _citations(ranking.choose(question, ranked), articles)
     text = " ".join(f"{quoted(c.quote)} [{c.n}]" for c in citations)
     return Answer(question=question, answer=text, abstained=False, citations=citations)

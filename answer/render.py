@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from datetime import date
 
+from index.text import guess_language
+
 from .answering import Answer, Citation, quoted
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -29,6 +31,15 @@ def attribution(c: Citation) -> str:
     return ", ".join(parts)
 
 
+def not_stated_line(answer: Answer) -> str:
+    """The reason of a "not stated" answer: its text before the context quote."""
+    if answer.citations:
+        cut = answer.answer.find(quoted(answer.citations[0].quote))
+        if cut > 0:
+            return answer.answer[:cut].strip()
+    return answer.answer
+
+
 def source_line(title: str, published: str, source: str, who: str = "") -> str:
     parts = [title or "(untitled)"]
     if who:
@@ -46,7 +57,8 @@ def render_terminal(answer: Answer, width: int = 88) -> str:
         lines.append(answer.answer)
         return "\n".join(lines)
     if answer.abstained:  # "not stated": the reason, then the closest quote as context
-        lines += textwrap.wrap(answer.note or answer.answer, width) + ["", "Closest:"]
+        closest = "Lo más cercano:" if guess_language(answer.question) == "es" else "Closest:"
+        lines += textwrap.wrap(not_stated_line(answer), width) + ["", closest]
     if getattr(answer, "heading", ""):
         lines += textwrap.wrap(answer.heading, width) + [""]
     if answer.mode != "extractive" and not answer.abstained:

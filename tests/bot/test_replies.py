@@ -82,6 +82,17 @@ def test_an_abstention_has_no_sources_and_a_grey_colour():
     assert embed["color"] != answer_replies(extractive("Q?", [citation(1, MEETING)]))[0].embeds[0]["color"]
 
 
+def test_not_stated_shows_the_reason_and_the_closest_quote_in_both_reply_forms():
+    context = citation(1, MEETING)
+    answer = Answer(question="When exactly is the meeting?", abstained=True, reason="not_stated",
+                    answer=f"The articles discuss this but don't say when. “{MEETING}” [1]", citations=[context])
+    for reps in (answer_replies(answer), answer_text_replies(answer)):
+        text = all_text(reps)
+        assert "don't say when" in text
+        assert MEETING[:60] in text
+        assert not any(reply_problems(r) for r in reps)
+
+
 def test_a_written_answer_shows_its_text_then_the_verbatim_quotes_and_the_note():
     answer = Answer(question="When?", answer="The meeting is in February in Washington [1].", abstained=False,
                     citations=[citation(1, MEETING)], mode="llm", note="checked against the quotes")

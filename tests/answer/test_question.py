@@ -1,0 +1,45 @@
+"""What a question asks for (who, when, how many...) and whether a sentence has it: English and
+Spanish, no model."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer.question import analyse, has_type, not_stated_reason
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When will they meet again?", "date"), ("¿Cuándo volverán a reunirse?", "date"),
+    ("Who said it?", "person"), ("¿Quién lo dijo?", "person"), ("Which economist expects a cut?", "person"),
+    ("How many containers were stranded?", "number"), ("¿Cuántas personas fueron evacuadas?", "number"),
+    ("Where will the meeting take place?", "place"), ("¿Dónde será la reunión?", "place"),
+    ("What did the US demand?", ""),
+])
+def test_question_types(question, kind):
+    assert analyse(question).type == kind
+
+
+def test_answer_type_detection():
+    many = analyse("How many containers were stranded?")
+    assert has_type("Unos 3.000 contenedores quedaron varados.", many, same_language=False)
+    assert not has_type("La paralización afecta a los dos terminales de contenedores.", many)
+    assert has_type("About 3,000 containers were stranded.", many)
+    assert not has_type("The strike stranded containers at both terminals.", many)
+    when = analyse("¿Cuándo volverán a reunirse?")
+    assert has_type("Volverán a reunirse el 23 de enero.", when)
+    assert not has_type("Volverán a reunirse con la mediación de la Dirección del Trabajo.", when)
+    cost = analyse("¿Cuánto costará la línea?")
+    assert has_type("La obra costará 4.500 millones de euros.", cost)
+    assert not has_type("El tren alcanzó 302 kilómetros por hora.", cost)
+
+
+def test_how_many_of_what():
+    asked = analyse("How many tonnes of beef did Mercosur export?")
+    assert asked.counted == ["tonnes"] and asked.of == ["beef"]
+    assert not has_type("The fire burned on March 3 near the town.", analyse("How many hectares burned?"))
+
+
+def test_reasons_in_the_question_language():
+    assert not_stated_reason(analyse("How many containers were stranded?"), "en") == (
+        "The articles discuss this but don't say how many containers.")
+    assert not_stated_reason(analyse("¿Cuándo se reunirán?"), "es") == "Los artículos tratan el tema, pero no dicen cuándo."
