@@ -18,6 +18,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from answer.answering import quoted
+from index.text import guess_language
+
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -33,6 +36,8 @@ ABSTAIN_COLOR = 0x718096
 INFO_COLOR = 0x4A5568
 FEEDBACK_HINT = "React 👍 or 👎 to rate this answer."
 SOURCES_PER_PAGE = 10
+# the heading over a "not stated" answer's closest quotes, in the question's language
+CLOSEST = {"en": "**The closest the articles come**", "es": "**Lo más cercano en los artículos**"}
 
 # "[1]", "[1, 2]", "[1][2]": a citation marker; never separated from the text before it.
 MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
@@ -250,13 +255,15 @@ def _is_url(source: str) -> bool:
 
 
 def source_line(n: int, title: str, published: str, source: str, *, markdown: bool = True,
-                outlet: str = "") -> str:
+                outlet: str = "", agency: str = "") -> str:
     """One numbered source: title, outlet, date, and the article's link or file name. With
     `markdown` the title is a masked link; without, the link follows in <> (no preview)."""
     title = _escape(clip(" ".join((title or "(untitled)").split()), 180))
     parts = [f"**[{n}]** {title}"]
     if outlet and outlet != title:
         parts.append(_escape(clip(" ".join(outlet.split()), 60)))
+    if agency and agency.lower() not in (outlet or "").lower():  # the wire agency its text credits
+        parts.append(f"({_escape(clip(agency, 40))})")
     if published:
         parts.append(clip(published, 40))
     if _is_url(source):
@@ -279,7 +286,7 @@ def source_lines(citations, *, markdown: bool = True) -> list[str]:
     for c in citations:
         if c.n not in seen:
             seen[c.n] = source_line(c.n, c.title, c.published, c.source, markdown=markdown,
-                                    outlet=getattr(c, "outlet", "") or "")
+                                    outlet=getattr(c, "outlet", "") or "", agency=getattr(c, "agency", "") or "")
             also = also_line(getattr(c, "also_reported_by", None) or [], markdown=markdown)
             if also:
                 seen[c.n] += "\n" + also
@@ -306,9 +313,13 @@ def body_blocks(answer, limit: int) -> list[str]:
     text, then the verbatim quotes it rests on; for an abstention the short statement."""
     blocks: list[str] = []
     if answer.abstained and answer.citations:
-        # "not stated": the articles discuss it but none says what was asked; the closest context
-        blocks += text_blocks(answer.answer, limit)
-        blocks.append("**The closest the articles come**")
+        # "not stated": the articles discuss it but none says what was asked. The statement (the
+        # answerer's text also carries the quotes inline: they are shown as block quotes below)
+        statement = answer.answer
+        for c in answer.citations:
+            statement = statement.replace(f"{quoted(c.quote)} [{c.n}]", "")
+        blocks += text_blocks(" ".join(statement.split()) or answer.answer, limit)
+        blocks.append(CLOSEST.get(guess_language(answer.question), CLOSEST["en"]))
         for c in answer.citations:
             blocks += quote_blocks(c.quote, c.n, limit)
     elif answer.abstained or not answer.citations:

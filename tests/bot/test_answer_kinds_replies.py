@@ -38,18 +38,21 @@ def test_each_source_names_its_outlet_and_date():
 
 
 def test_not_stated_shows_the_statement_then_the_closest_context_with_sources():
-    answer = Answer(question="¿Cuántos contenedores quedaron retenidos?", abstained=True,
-                    answer="The indexed articles discuss the strike but none says how many containers.",
-                    citations=[citation(1)])
-    for reply in answer_replies(answer):
+    from answer.answering import quoted
+
+    c = citation(1, agency="EFE")
+    # as answer/answering.py words it: the reason, then the closest quote inline
+    answer = Answer(question="¿Cuántos contenedores quedaron retenidos?", abstained=True, reason="not_stated",
+                    answer=f"Los artículos no dicen cuántos. {quoted(c.quote)} [1]", citations=[c])
+    for reply in answer_replies(answer) + answer_text_replies(answer):
         assert not reply_problems(reply)
     embed = answer_replies(answer)[0].embeds[0]
-    assert embed["description"].startswith("The indexed articles discuss the strike")
-    assert "**The closest the articles come**" in embed["description"]
+    assert embed["description"].startswith("Los artículos no dicen cuántos.\n\n**Lo más cercano en los artículos**")
+    assert embed["description"].count(c.quote) == 1, "the quote once, as a block quote with its number"
     assert "> Los estibadores levantaron la huelga el día 1. [1]" in embed["description"]
-    assert embed["fields"][0]["name"] == "Sources"
+    assert embed["fields"][0]["name"] == "Sources" and "Diario 1 · (EFE) · 2026-01-14" in embed["fields"][0]["value"]
     plain = "\n".join(r.content for r in answer_text_replies(answer))
-    assert "The closest the articles come" in plain and "Sources" in plain
+    assert "Lo más cercano en los artículos" in plain and "Sources" in plain
 
 
 def test_an_abstention_without_context_has_no_sources():
