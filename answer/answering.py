@@ -221,6 +221,8 @@ def named_outlets(question: str, articles: dict[str, dict]) -> dict[str, float]:
     ("Mercados Hoy" in mercados-hoy-sol.txt, "Infobae" in infobae.com)."""
     q = f" {' '.join(_WORDS.findall(fold(question)))} "
     slugs = [s for s in _name_slugs(question) if len(s) >= 5]
+    # "La Jornada" is jornada.com.mx, "The Guardian" theguardian.com: with and without the article
+    slugs += [s.split("-", 1)[1] for s in slugs if s.split("-", 1)[0] in _NOT_NAMES and "-" in s]
     out: dict[str, float] = {}
     for aid, meta in articles.items():
         for field_, weight in (("outlet", 1.0), ("author", 1.0), ("agency", 0.5)):

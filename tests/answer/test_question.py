@@ -43,3 +43,19 @@ def test_reasons_in_the_question_language():
     assert not_stated_reason(analyse("How many containers were stranded?"), "en") == (
         "The articles discuss this but don't say how many containers.")
     assert not_stated_reason(analyse("¿Cuándo se reunirán?"), "es") == "Los artículos tratan el tema, pero no dicen cuándo."
+
+
+def test_questions_naming_an_outlet_prefer_its_articles():
+    from answer.answering import named_outlets
+
+    articles = {"a": {"source": "https://www.jornada.com.mx/2026/01/16/politica/x", "outlet": "jornada.com.mx"},
+                "b": {"source": "https://www.eluniversal.com.mx/nacion/x", "outlet": "El Universal"},
+                "c": {"source": "https://www.infobae.com/mexico/x", "outlet": "infobae.com"},
+                "d": {"source": "https://example.org/x", "outlet": "Diario del Sur", "agency": "Reuters"},
+                "e": {"source": "articles/milenio-nota.txt", "outlet": ""}}
+    assert named_outlets("Según La Jornada, ¿qué dijo Sheinbaum?", articles) == {"a": 1.0}
+    assert named_outlets("According to El Universal, who spoke?", articles) == {"b": 1.0}
+    assert named_outlets("¿Qué publicó Infobae sobre la llamada?", articles) == {"c": 1.0}
+    assert named_outlets("According to Reuters, what did Rubio demand?", articles) == {"d": 0.5}
+    assert named_outlets("¿Qué dice Milenio?", articles) == {"e": 1.0}
+    assert named_outlets("What did the Mexican government say?", articles) == {}
