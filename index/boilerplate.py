@@ -105,7 +105,10 @@ def is_boilerplate_line(line: str) -> bool:
         return False
     if _FILE.search(line) and n <= 40:
         return True
-    if (_CREDIT.search(line) or _CREDIT_TAIL.search(line)) and n <= 40:
+    m = _CREDIT.search(line)
+    if m and n <= 40 and len(_WORD.findall(line[m.end():])) <= 6:
+        return True  # "Foto: EFE", "... del recinto. PHOTO: Reuters file" (a credit ends the line)
+    if _CREDIT_TAIL.search(line) and n <= 40:
         return True
     if _STRONG_LEADS.match(line) and n <= _MAX_SHORT:
         return True

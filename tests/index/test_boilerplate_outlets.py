@@ -71,6 +71,7 @@ def test_furniture_lines(line):
     "Por primera vez, el sindicato aceptó una oferta de la empresa antes de la mediación.",
     "The minister said the photo opportunity was not the point of the visit.",
     "LIMA, March 12 (Reuters) - Peru's central bank lowered its benchmark rate to 3.75%.",
+    "El gobierno difundió un video: en él se ve a los soldados entrar al almacén de madrugada.",
 ])
 def test_prose_lines(line):
     assert not is_boilerplate_text(line)
