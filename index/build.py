@@ -586,7 +586,8 @@ def _progress(total: int, *, enabled: bool):
 
     def update(n: int, done: bool = False) -> None:
         bar.update(n)
-        if done:
+        if done:  # show the final count even when the work took less than tqdm's refresh interval
+            bar.refresh()
             bar.close()
 
     return update

@@ -1,10 +1,11 @@
 """Sentence-aware chunks with exact character offsets: windows over the article's sentence spans.
 
-The article is cut into sentences once (`index.text.sentence_spans`); a sentence longer than a
-chunk is cut into pieces of at most `chunk_tokens` tokens at token boundaries. Chunks are then
-packed greedily from consecutive sentences up to `chunk_tokens` tokens, and each next chunk
-starts with the last whole sentences of the previous one that fit in `overlap_tokens` (the
-semantics of llama-index's SentenceSplitter, which cut the chunks before). A chunk's text is
+The article is cut into units: a paragraph that fits in a chunk, else its sentences
+(`index.text.sentence_spans`), and a sentence longer than a chunk into pieces of at most
+`chunk_tokens` tokens at token boundaries. Chunks are then packed greedily from consecutive units
+up to `chunk_tokens` tokens, and each next chunk starts with the last whole units of the previous
+one that fit in `overlap_tokens` (the semantics of llama-index's SentenceSplitter, which cut the
+chunks before). A chunk's text is
 `article.text[start:end]` by construction, so no offset has to be searched for afterwards, and a
 paragraph repeated later in the article keeps its own offsets.
 """
@@ -42,18 +43,37 @@ class Chunk:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
 def _units(text: str, token_starts: list[int], token_ends: list[int], chunk_tokens: int) -> list[tuple[int, int]]:
-    """The sentence spans of the text, those longer than a chunk cut into chunk-sized pieces."""
+    """What chunks are packed from: a paragraph that fits in a chunk stays one unit, a longer one is
+    cut into its sentences, and a sentence longer than a chunk into chunk-sized pieces. This keeps
+    llama-index SentenceSplitter's preference for paragraph boundaries (paragraph split first, then
+    sentences): on XQuAD, windows over sentences alone spilled across paragraphs and cost recall."""
+    def tokens(s: int, e: int) -> tuple[int, int]:
+        return bisect.bisect_left(token_starts, s), bisect.bisect_left(token_starts, e)
+
     units = []
-    for s, e in sentence_spans(text):
-        first = bisect.bisect_left(token_starts, s)
-        last = bisect.bisect_left(token_starts, e)  # tokens first..last-1 start inside the sentence
-        if last - first <= chunk_tokens:
-            units.append((s, e))
+    cursor = 0
+    bounds = [m.start() for m in _PARAGRAPH.finditer(text)] + [len(text)]
+    for b in bounds:
+        spans = sentence_spans(text, cursor, b)
+        cursor = b
+        if not spans:
             continue
-        for i in range(first, last, chunk_tokens):
-            j = min(i + chunk_tokens, last) - 1
-            units.append((max(s, token_starts[i]), min(e, token_ends[j])))
+        first, last = tokens(spans[0][0], spans[-1][1])
+        if last - first <= chunk_tokens:
+            units.append((spans[0][0], spans[-1][1]))
+            continue
+        for s, e in spans:
+            first, last = tokens(s, e)
+            if last - first <= chunk_tokens:
+                units.append((s, e))
+                continue
+            for i in range(first, last, chunk_tokens):
+                j = min(i + chunk_tokens, last) - 1
+                units.append((max(s, token_starts[i]), min(e, token_ends[j])))
     return units
 
 
@@ -77,12 +97,15 @@ def chunk_article(article: Article, *, chunk_tokens: int, overlap_tokens: int) -
         start, end = units[i][0], units[j][1]
         piece = text[start:end]
         cid = hashlib.sha256(f"{article.id}:{start}:{end}:{piece}".encode()).hexdigest()[:24]
-        chunks.append(Chunk(cid, article.id, start, end, piece, tuple(units[i:j + 1])))
+        sentences = tuple(s for u in units[i:j + 1] for s in (sentence_spans(text, *u) or [u]))
+        chunks.append(Chunk(cid, article.id, start, end, piece, sentences))
         if j + 1 >= len(units):
             break
         # the next window starts with the last whole sentences of this one that fit the overlap
         nxt = j + 1
         while nxt - 1 > i and size(nxt - 1, j) <= overlap_tokens:
             nxt -= 1
+        while nxt <= j and size(nxt, j + 1) > chunk_tokens:  # overlap only where the next unit still fits
+            nxt += 1
         i = nxt
     return chunks
