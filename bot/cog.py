@@ -647,15 +647,8 @@ class CitaCog(commands.Cog, name="Cita"):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
-        # Discord's default_permissions is only a hint that server admins can change: check here.
-        if interaction.guild is None or not interaction.permissions.manage_guild:
-            await self._refuse(interaction, NOT_ALLOWED_TO_REINDEX)
-            return
-        if self.builder_factory is None:
-            await self._refuse(interaction, "Rebuilding is not available in this process.")
-            return
-        if self._rebuild_lock.locked():
-            await self._refuse(interaction, REINDEX_RUNNING)
+        if await self._refused_admin(interaction, NOT_ALLOWED_TO_REINDEX, self.builder_factory,
+                                     "Rebuilding is not available in this process."):
             return
         async with self._rebuild_lock:
             # private while the token lasts; a rebuild that outlives it (15 minutes) reports in the channel
@@ -676,6 +669,22 @@ class CitaCog(commands.Cog, name="Cita"):
                         text += f"; and {len(summary.skipped) - 5} more"
                 log.info("rebuild done: %s", summary.line())
             await self._respond(interaction, [replies.text_reply(text)], ephemeral=not interaction.is_expired())
+
+    async def _refused_admin(self, interaction: discord.Interaction, not_allowed: str, work,
+                             unavailable: str) -> bool:
+        """Refuse an admin command (and say why) unless the member may manage the server, this
+        process can do the work and no rebuild or refresh is running."""
+        # Discord's default_permissions is only a hint that server admins can change: check here.
+        if interaction.guild is None or not interaction.permissions.manage_guild:
+            reason = not_allowed
+        elif work is None:
+            reason = unavailable
+        elif self._rebuild_lock.locked():
+            reason = REINDEX_RUNNING
+        else:
+            return False
+        await self._refuse(interaction, reason)
+        return True
 
     def _rebuild(self):
         builder = self.builder_factory()
@@ -726,15 +735,8 @@ class CitaCog(commands.Cog, name="Cita"):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def refresh(self, interaction: discord.Interaction) -> None:
-        # Discord's default_permissions is only a hint that server admins can change: check here.
-        if interaction.guild is None or not interaction.permissions.manage_guild:
-            await self._refuse(interaction, NOT_ALLOWED_TO_REFRESH)
-            return
-        if self.refresher is None:
-            await self._refuse(interaction, "Refreshing feeds is not available in this process.")
-            return
-        if self._rebuild_lock.locked():
-            await self._refuse(interaction, REINDEX_RUNNING)
+        if await self._refused_admin(interaction, NOT_ALLOWED_TO_REFRESH, self.refresher,
+                                     "Refreshing feeds is not available in this process."):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
