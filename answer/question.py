@@ -135,16 +135,29 @@ class Asked:
     about_source: bool = False  # "which outlet / reporter / agency ..."
 
 
+# Words that may stand before the question word of a clause: "And when...", "¿Y cuántos...?",
+# "In what year...", "Desde cuándo...".
+_LEAD = set(("and so then but or also now exactly roughly approximately in on at since until by for from to of "
+             "y e o u pero entonces ahora tambien exactamente aproximadamente en desde hasta a de para por con").split())
+_CLAUSE = re.compile(r"[,;:¿?¡!.()\n]+")
+
+
+def _asks(clause: str, pattern: re.Pattern) -> bool:
+    """Whether the clause (folded words) is asked with this question word: it leads the clause,
+    after lead words only. "What happens when the immune system..." asks no date, "When did..." does."""
+    m = pattern.search(clause)
+    return bool(m) and all(w in _LEAD for w in clause[:m.start()].split())
+
+
 def analyse(question: str) -> Asked:
-    q = " ".join(_WORD.findall(fold(question)))
+    folded = fold(question)
+    q = " ".join(_WORD.findall(folded))
     asked = Asked(about_source=bool(_SOURCE_Q.search(q)))
-    best = None
-    for name, pattern in _TYPES:
-        m = pattern.search(q)
-        if m and (best is None or m.start() < best[1]):
-            best = (name, m.start())
-    if best:
-        asked.type = best[0]
+    clauses = [" ".join(_WORD.findall(c)) for c in _CLAUSE.split(folded)]
+    for name, pattern in _TYPES:  # the first type whose question word leads a clause
+        if any(_asks(c, pattern) for c in clauses):
+            asked.type = name
+            break
     if asked.type == "number":
         m = _COUNT_NOUN.search(q)
         if m:
