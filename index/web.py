@@ -8,8 +8,9 @@ every read and a deadline on the whole response (an endless or trickling body st
 size cap on the bytes received and, separately, on the bytes a gzip or deflate body expands to
 (a gzip bomb stops at the cap); at most one request per second per host.
 
-The address check resolves the host before connecting; a DNS answer that changes between the
-check and the connection (DNS rebinding) is not defended against.
+The host is checked before connecting (a clear reason for a private host), and the address the
+socket really connected to is checked again before anything is sent, so a DNS answer that
+changes between the two (DNS rebinding) cannot reach an internal service either.
 """
 
 from __future__ import annotations
@@ -68,14 +69,58 @@ def refuse_address(host: str, *, allow_private: bool) -> str | None:
     if allow_private:
         return None
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0].split("%")[0])
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-            addr = addr.ipv4_mapped
-        if not addr.is_global or addr.is_multicast:
-            kind = ("loopback" if addr.is_loopback else "link-local" if addr.is_link_local
-                    else "private" if addr.is_private else "reserved")
-            return (f"{host} is a {kind} address ({addr}); refused unless CITA_ALLOW_PRIVATE_URLS=true")
+        why = _refuse_ip(host, info[4][0])
+        if why:
+            return why
     return None
+
+
+def _refuse_ip(host: str, ip: str) -> str | None:
+    addr = ipaddress.ip_address(ip.split("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    if not addr.is_global or addr.is_multicast:
+        kind = ("loopback" if addr.is_loopback else "link-local" if addr.is_link_local
+                else "private" if addr.is_private else "reserved")
+        return f"{host} is a {kind} address ({addr}); refused unless CITA_ALLOW_PRIVATE_URLS=true"
+    return None
+
+
+class _RefusedPeer(OSError):
+    """The socket connected to an address that may not be fetched."""
+
+
+def _connect_public(address, *args, **kwargs) -> socket.socket:
+    """socket.create_connection, then the address it really reached checked before any byte
+    (TLS or HTTP) is sent."""
+    sock = socket.create_connection(address, *args, **kwargs)
+    why = _refuse_ip(str(address[0]), sock.getpeername()[0])
+    if why:
+        sock.close()
+        raise _RefusedPeer(why)
+    return sock
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context, check_hostname=self._check_hostname)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -97,7 +142,8 @@ class Fetcher:
         self.user_agent = user_agent
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        handlers = [_NoRedirect] if allow_private else [_NoRedirect, _PublicHTTPHandler, _PublicHTTPSHandler]
+        self._opener = urllib.request.build_opener(*handlers)
 
     def _wait_turn(self, host: str) -> None:
         """At most one request per `per_host_interval` seconds to one host: the next one starts
@@ -147,6 +193,8 @@ class Fetcher:
             resp = e  # 3xx, 304, 4xx, 5xx: a response all the same
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             reason = getattr(e, "reason", None) or e
+            if isinstance(reason, _RefusedPeer):
+                raise FetchError(str(reason)) from None
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise FetchError(f"timed out after {self.timeout:g} s") from None
             raise FetchError(f"could not connect ({reason.__class__.__name__ if isinstance(reason, Exception) else reason})") from None

@@ -208,6 +208,18 @@ def test_private_addresses_are_refused_unless_allowed(server, warm_data_dir):
             fetcher.get(target)
 
 
+def test_an_address_that_changes_after_the_check_is_refused_before_anything_is_sent(server, monkeypatch):
+    """DNS rebinding: the name looked public when checked, then the connection reached 127.0.0.1."""
+    import index.web
+
+    url = server.route("/secret", page("Interno", "Un servicio interno que un feed no debe alcanzar."))
+    monkeypatch.setattr(index.web, "refuse_address", lambda host, allow_private: None)
+    with pytest.raises(FetchError, match="loopback address"):
+        Fetcher(allow_private=False).get(url)
+    assert not server.requests, "no request reached the internal address"
+    assert Fetcher(allow_private=True).get(url).status == 200  # allowed when configured (the tests)
+
+
 def test_parsing_refuses_what_is_not_a_feed():
     for body, why in ((b"\x00\x01\x02binary", "not a feed"), (b"{}", "JSON Feed version"),
                       (b"<html><body>hola</body></html>", "not an RSS"),
