@@ -567,27 +567,35 @@ class CitaCog(commands.Cog, name="Cita"):
                                   f"/{getattr(interaction.command, 'name', 'command')}:")
         return (await send_replies([note, *items], channel.send))[1:]
 
+    async def _admit(self, interaction: discord.Interaction, text: str):
+        """The checks /ask and /timeline share: DMs, channels, stopping, the question itself,
+        cooldown and queue. (text, ticket) when admitted; otherwise the user is told why and None."""
+        if interaction.guild is None and not self.settings.answer_dms:
+            reason = guards.DM_DECLINED
+        elif interaction.guild is not None and not self.channel_policy.permits(
+                interaction.channel_id, _parent_id(interaction.channel)) and (
+                interaction.channel_id not in self.settings.ask_channels):
+            reason = guards.CHANNEL_NOT_ALLOWED
+        elif self.stopping:
+            reason = STOPPING
+        else:
+            try:
+                text = guards.validate_question(text, max_chars=self.settings.max_question_chars)
+                return text, self.gate.admit(interaction.user.id)
+            except guards.Refused as r:
+                reason = r.message
+        await self._refuse(interaction, reason)
+        return None
+
     @app_commands.command(name="ask", description="Ask a question about the news articles; "
                           "the answer quotes them, with sources")
     @app_commands.describe(question="Your question, in any language the articles use")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         channel = interaction.channel
-        if interaction.guild is None and not self.settings.answer_dms:
-            await self._refuse(interaction, guards.DM_DECLINED)
+        admitted = await self._admit(interaction, question)
+        if admitted is None:
             return
-        if interaction.guild is not None and not self.channel_policy.permits(
-                interaction.channel_id, _parent_id(channel)) and interaction.channel_id not in self.settings.ask_channels:
-            await self._refuse(interaction, guards.CHANNEL_NOT_ALLOWED)
-            return
-        if self.stopping:
-            await self._refuse(interaction, STOPPING)
-            return
-        try:
-            question = guards.validate_question(question, max_chars=self.settings.max_question_chars)
-            ticket = self.gate.admit(interaction.user.id)
-        except guards.Refused as r:
-            await self._refuse(interaction, r.message)
-            return
+        question, ticket = admitted
         with ticket:
             await interaction.response.defer(thinking=True)
             context = None
@@ -755,23 +763,10 @@ class CitaCog(commands.Cog, name="Cita"):
                            page="Page number (6 events per page)")
     async def timeline(self, interaction: discord.Interaction, topic: str,
                        page: app_commands.Range[int, 1, 1000] = 1) -> None:
-        if interaction.guild is None and not self.settings.answer_dms:
-            await self._refuse(interaction, guards.DM_DECLINED)
+        admitted = await self._admit(interaction, topic)
+        if admitted is None:
             return
-        if interaction.guild is not None and not self.channel_policy.permits(
-                interaction.channel_id, _parent_id(interaction.channel)) and (
-                interaction.channel_id not in self.settings.ask_channels):
-            await self._refuse(interaction, guards.CHANNEL_NOT_ALLOWED)
-            return
-        if self.stopping:
-            await self._refuse(interaction, STOPPING)
-            return
-        try:
-            topic = guards.validate_question(topic, max_chars=self.settings.max_question_chars)
-            ticket = self.gate.admit(interaction.user.id)
-        except guards.Refused as r:
-            await self._refuse(interaction, r.message)
-            return
+        topic, ticket = admitted
         with ticket:
             await interaction.response.defer(thinking=True)
             loop = asyncio.get_running_loop()
