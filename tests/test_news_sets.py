@@ -1,4 +1,4 @@
-"""The news evaluation set and the news test fixture stay valid (eval/news/check_questions.py)."""
+"""The news evaluation sets (dev and held-out) and the news test fixture stay valid (eval/news/check_questions.py)."""
 
 import importlib.util
 from pathlib import Path
@@ -15,7 +15,7 @@ def _checker():
     return mod
 
 
-@pytest.mark.parametrize("folder", ["tests/fixtures/news", "eval/news"])
+@pytest.mark.parametrize("folder", ["tests/fixtures/news", "eval/news", "eval/news-holdout"])
 def test_questions_are_answered_by_their_sources_as_cita_loads_them(folder, capsys):
     if not (ROOT / folder / "questions.jsonl").exists():
         pytest.skip(f"{folder} has no questions yet")
