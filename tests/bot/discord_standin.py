@@ -8,7 +8,9 @@ heartbeat with the time it arrived, so tests can assert on what the bot really s
 
 It runs on its own thread and event loop; the test thread drives it with blocking calls
 (`user_message`, `slash`, `react`, `wait_for`), and the bot runs in yet another thread, exactly
-as it would against Discord.
+as it would against Discord. Nothing waits by sleeping: `wait_for` / `wait_until` wake on each
+request, and `BotRunner.settle` (built on `StandIn.delivered`) returns once the bot has finished
+with everything sent to it, for asserting that nothing more comes.
 
 One server ("guild") with four text channels: #general, #other, #no-embeds (the bot may not
 embed links there) and #quiet. Users: alice (a member), admin (Manage Server), and the bot.
@@ -70,6 +72,9 @@ MESSAGE_CONTENT_INTENT = 1 << 15
 
 _counter = itertools.count(1)
 
+# a dispatch no client knows (see StandIn.delivered)
+BARRIER_EVENT = "CITA_STANDIN_BARRIER"
+
 
 def snowflake(age_s: float = 0.0) -> int:
     """A new id; with age_s, one whose timestamp lies that many seconds in the past."""
@@ -126,6 +131,7 @@ class Session:
     seq: int = 0
     identified: bool = False
     heartbeats: list[float] = field(default_factory=list)
+    acked_seq: int = 0  # the highest sequence number the client's heartbeats reported
     transport: object = None
     dropped: bool = False  # cut by drop_gateway()
     session_id: str = ""
@@ -209,6 +215,7 @@ class StandIn:
         self.closed_with: list[int] = []
         self.faults: list[Fault] = []
         self.extra_roles: list[dict] = []
+        self.dispatched = 0  # gateway events sent to a connected client
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -296,6 +303,27 @@ class StandIn:
                 if left <= 0:
                     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
                 self._cond.wait(min(left, 0.2))
+
+    def delivered(self, timeout: float = 30.0) -> None:
+        """Returns once the bot has read every event dispatched to it so far and done with each what
+        discord.py does on receipt (parsed it, started its listeners). Each live connection gets a
+        no-op dispatch (an event type the client does not know and must ignore, as it does the
+        ones Discord adds) and a heartbeat request (op 1, which Discord may send at any time).
+        A connection's events are read one at a time, in order, so a heartbeat that reports the
+        no-op's sequence number proves every event before it has been handled."""
+
+        async def mark():
+            marks = []
+            for s in self.sessions:
+                if s.live:
+                    await self._dispatch(BARRIER_EVENT, {}, s)
+                    marks.append((s, s.seq))
+                    await s.ws.send_str(json.dumps({"op": 1, "d": None}))
+            return marks
+
+        marks = self.call(mark())
+        self.wait_until(lambda: all(s.acked_seq >= seq for s, seq in marks), timeout,
+                        "the bot to read every event sent to it")
 
     def find(self, method: str, pattern: str) -> list[Recorded]:
         """Requests the stand-in answered (not those it failed on purpose, see `fail_next`)."""
@@ -580,6 +608,7 @@ class StandIn:
             session.sent.append({"op": 0, "t": event, "s": session.seq, "d": data})
             return
         session.seq += 1
+        self.dispatched += 1
         payload = {"op": 0, "t": event, "s": session.seq, "d": data}
         session.sent.append(payload)
         await session.ws.send_str(json.dumps(payload))
@@ -617,9 +646,10 @@ class StandIn:
                 continue
             payload = json.loads(msg.data)
             op, d = payload.get("op"), payload.get("d")
-            if op == 1:  # heartbeat
+            if op == 1:  # heartbeat: d is the client's last sequence number
                 with self._cond:
                     session.heartbeats.append(time.monotonic())
+                    session.acked_seq = max(session.acked_seq, d if isinstance(d, int) else 0)
                     self._cond.notify_all()
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:  # identify
@@ -1150,6 +1180,36 @@ class BotRunner:
         self.standin.wait_until(lambda: self.client.is_ready(), timeout, "the bot's on_ready")
         return self
 
+    def settle(self, timeout: float = 60.0) -> None:
+        """Returns once the bot has finished with everything sent to it so far: every event read
+        (`StandIn.delivered`) and every listener and slash command it started done, including the
+        events its own requests caused (its messages coming back as MESSAGE_CREATE). What it has
+        not sent by then it will not send: a test asserts "nothing more" after this, not after a
+        sleep. Background work that no event started (the command sync, the feed refresh) is
+        not waited for."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.standin.delivered(max(1.0, deadline - time.monotonic()))
+            seen = self.standin.dispatched
+            done = asyncio.run_coroutine_threadsafe(_handlers_done(), self.loop)
+            try:
+                done.result(max(1.0, deadline - time.monotonic()))
+            except TimeoutError:
+                done.cancel()
+                raise AssertionError(f"the bot was still handling events after {timeout} s") from None
+            if self.standin.dispatched == seen:
+                return
+
+    def command_sync(self, timeout: float = 60.0) -> bool:
+        """Waits for the slash command sync the bot starts on connecting (in the background, see
+        CitaCog.on_ready) to end; whether it registered the commands."""
+        self.settle(timeout)  # on_ready has run: the sync task exists
+
+        async def result():
+            return await self.cog._sync_task
+
+        return asyncio.run_coroutine_threadsafe(result(), self.loop).result(timeout)
+
     def stop(self) -> None:
         """Stop the bot as `cita bot` stops on SIGTERM (answers in progress are sent first)."""
         from bot.client import shutdown
@@ -1159,6 +1219,23 @@ class BotRunner:
                 asyncio.run_coroutine_threadsafe(shutdown(self.client), self.loop).result(30)
         if self._thread is not None:
             self._thread.join(15)
+
+
+def _is_handler(task: asyncio.Task) -> bool:
+    """A task discord.py started for an event: a listener (`discord.py: on_message`...) or a
+    slash command (`CommandTree-invoker`)."""
+    name = task.get_name()
+    return name.startswith("discord.py: ") or name == "CommandTree-invoker"
+
+
+async def _handlers_done() -> None:
+    """On the bot's loop: waits until no event handler is running (those they start included)."""
+    me = asyncio.current_task()
+    while True:
+        busy = [t for t in asyncio.all_tasks() if t is not me and _is_handler(t)]
+        if not busy:
+            return
+        await asyncio.wait(busy)
 
 
 class _suppress:

@@ -4,8 +4,6 @@ Plain logic; the end-to-end /timeline test runs against the stand-in."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from answer.answering import Answer, Citation
@@ -111,7 +109,7 @@ def news_index(tmp_path_factory, e5):
 @pytest.mark.slow
 def test_slash_timeline_answers_with_dated_quoted_events(standin, start_bot, news_index):
     data_dir, answerer = news_index
-    start_bot(answerer=answerer, data_dir=data_dir)
+    runner = start_bot(answerer=answerer, data_dir=data_dir)
     interaction = standin.slash("timeline", {"topic": "Valparaíso port strike"})
     ack = standin.wait_for(lambda r: r.path.endswith(f"/{interaction['token']}/callback"), what="the defer")
     assert ack.json["type"] == 5
@@ -123,7 +121,8 @@ def test_slash_timeline_answers_with_dated_quoted_events(standin, start_bot, new
     assert embed["description"].index("**2026-01-14**") < embed["description"].index("**2026-01-20**")
     assert "also reported by" in text_of(answer.json)
     assert pings_nobody(answer.json) and not reply_problems_of(answer.json)
-    time.sleep(0.2)
+    runner.settle()
+    assert standin.interaction_replies(interaction["token"]) == [answer], "one page, one message"
 
 
 def reply_problems_of(payload: dict) -> list[str]:

@@ -30,11 +30,6 @@ def answer_in(standin, channel_id, *, after: float = 0.0, what: str = "the answe
                             what=what)
 
 
-def settle(standin, seconds: float = 0.5) -> None:
-    """Give the bot time to make any request it was going to make (for asserting it made none)."""
-    time.sleep(seconds)
-
-
 # -- replies to the bot ------------------------------------------------------------------------------
 
 def test_a_reply_to_an_answer_is_a_question_asked_with_that_answers_question(standin, start_bot):
@@ -53,11 +48,12 @@ def test_a_reply_to_an_answer_is_a_question_asked_with_that_answers_question(sta
 
 
 def test_a_reply_to_someone_else_is_left_alone(standin, start_bot):
-    start_bot(answer_in_threads=False)
+    runner = start_bot(answer_in_threads=False)
     other = standin.user_message("I think the meeting is next week", mention_bot=False, author=standin.bob)
     standin.user_message("thanks!", mention_bot=False, reply_to=other)
-    settle(standin, 1.0)
+    runner.settle()  # both messages handled: whatever the bot was going to send, it has sent
     assert not posts(standin, standin.general)
+    assert not standin.find("POST", r"/channels/\d+/(typing|messages/\d+/threads)"), "no work started either"
 
 
 def test_a_role_mention_of_the_bots_managed_role_is_a_question(standin, start_bot):
@@ -117,12 +113,12 @@ def test_where_the_bot_may_not_post_at_all_it_does_no_work_and_makes_no_refused_
     from tests.bot.discord_standin import SlowAnswerer
 
     slow = SlowAnswerer(seed_answerer, seconds=0)
-    start_bot(answerer=slow, answer_in_threads=False)
+    runner = start_bot(answerer=slow, answer_in_threads=False)
     for _ in range(3):
         standin.user_message(QUESTION, channel_id=channel)
     standin.user_message(QUESTION)  # elsewhere, answered: the bot is alive
     answer_in(standin, standin.general)
-    settle(standin)
+    runner.settle()
     assert not standin.find("POST", rf"/channels/{channel}/.*"), "no message, no typing"
     assert not standin.forbidden and len(slow.calls) == 1, "nothing computed for the read-only channel"
 
@@ -156,7 +152,7 @@ def test_reindex_that_outlives_the_interaction_token_reports_in_the_channel(stan
             self.inner = make_builder(settings, e5, store=answerer.library.store)
 
         def rebuild(self, paths):
-            time.sleep(2.5)
+            time.sleep(1.5)  # the token (token_left_s below) expires meanwhile
             return self.inner.rebuild(paths)
 
         def close(self):
@@ -165,7 +161,7 @@ def test_reindex_that_outlives_the_interaction_token_reports_in_the_channel(stan
     runner = BotRunner(standin, settings, answerer=answerer, builder_factory=SlowBuilder).start()
     try:
         done = standin.slash("reindex", user=standin.admin, permissions=MEMBER_PERMISSIONS | MANAGE_GUILD,
-                             token_left_s=1.5)
+                             token_left_s=1.0)
         ack = standin.wait_for(lambda r: r.path.endswith(f"/{done['token']}/callback"), what="the defer")
         assert ack.json["type"] == 5
         report = answer_in(standin, standin.general, what="the report in the channel")
@@ -188,21 +184,21 @@ def test_a_rate_limit_on_command_sync_does_not_keep_the_bot_offline_and_sync_hap
     answer_in(standin, q["id"])
     assert time.monotonic() - started < 30, "ready and answering without waiting out the rate limit"
     standin.wait_until(lambda: standin.failed_requests(), what="the rate-limited sync")
-    settle(standin)
+    assert first.command_sync() is False, "the sync gave up on the rate limit"
     assert not standin.find("PUT", commands), "not retried within this run"
     saved = data_copy / "discord" / f"commands-{standin.app_id}.sha256"
     assert not saved.exists(), "no hash saved: the next start tries again"
     first.stop()
 
     second = start_bot(data_dir=data_copy)
-    standin.wait_for(lambda r: r.matches("PUT", commands), what="the sync at the next start")
-    standin.wait_until(saved.exists, what="the hash saved")
+    assert second.command_sync() is True, "synced at the next start"
+    assert saved.exists(), "the hash saved"
     second.stop()
 
-    start_bot(data_dir=data_copy)  # the same definition: no sync at all
-    standin.user_message(QUESTION, author=standin.bob)
-    settle(standin, 1.0)
+    third = start_bot(data_dir=data_copy)  # the same definition: no sync at all
+    assert third.command_sync() is False
     assert len(standin.find("PUT", commands)) == 1
+    assert len([r for r in standin.requests if r.matches("PUT", commands)]) == 2, "the rate-limited try and one sync"
 
 
 def test_commands_are_offered_only_where_cita_answers(standin, start_bot):

@@ -24,7 +24,7 @@ def answer_in(standin, channel_id, *, after: float = 0.0, what: str = "the answe
 def test_every_new_message_in_an_ask_channel_is_answered_in_a_thread_with_follow_ups_there(standin, start_bot):
     ask = standin.add_channel("ask")
     # only #general in CITA_CHANNELS: an ask channel is answered all the same
-    start_bot(ask_channels=frozenset({ask}), channels=frozenset({standin.general}))
+    runner = start_bot(ask_channels=frozenset({ask}), channels=frozenset({standin.general}))
     q = standin.user_message(QUESTION, channel_id=ask, mention_bot=False)
     opened = standin.wait_for(lambda r: r.matches("POST", rf"/channels/{ask}/messages/{q['id']}/threads"),
                               what="a thread on the question")
@@ -38,7 +38,7 @@ def test_every_new_message_in_an_ask_channel_is_answered_in_a_thread_with_follow
     # people talking to each other there are left alone, and so is the rest of the server
     standin.user_message(f"<@{standin.bob.id}> did you see the news?", channel_id=ask, mention_bot=False)
     standin.user_message(QUESTION, channel_id=standin.other, mention_bot=False)
-    time.sleep(1.0)
+    runner.settle()
     assert len(standin.find("POST", r"/channels/\d+/messages/\d+/threads")) == 1
     assert not standin.sent_messages(ask) and not standin.sent_messages(standin.other)
 
@@ -60,10 +60,10 @@ def test_every_new_post_in_an_ask_forum_is_answered_in_the_post_with_follow_ups_
 
 def test_a_forum_that_is_not_an_ask_channel_needs_a_mention(standin, start_bot):
     forum = standin.add_channel("chat", type=15)
-    start_bot()
+    runner = start_bot()
     standin.forum_post(forum, "Anyone?", "What do you think about the news")
     mention = standin.forum_post(forum, "Meeting", f"<@{standin.bot.id}> {QUESTION}")
     answer = answer_in(standin, mention["id"], what="the answer to the mention")
     assert MEETING in text_of(answer.json)
-    time.sleep(0.5)
+    runner.settle()
     assert len(standin.sent_messages()) == 1

@@ -178,7 +178,7 @@ def test_a_long_answer_is_split_at_quote_boundaries_within_discords_limits(stand
     data_dir, answerer = long_index
     expected = answerer.ask("When will the ferry terminal open?")
     assert {c.quote for c in expected.citations} == {LONG_1, LONG_2}, "the setup: two very long quotes"
-    start_bot(answerer=answerer, data_dir=data_dir)
+    runner = start_bot(answerer=answerer, data_dir=data_dir)
 
     # with embeds: one message, within 4,096 per description and 6,000 in all
     q1 = standin.user_message("When will the ferry terminal open?")
@@ -186,7 +186,7 @@ def test_a_long_answer_is_split_at_quote_boundaries_within_discords_limits(stand
     # plain text (the bot may not embed links in #no-embeds): 2,000 characters per message
     q2 = standin.user_message("When will the ferry terminal open?", channel_id=standin.no_embeds)
     standin.wait_until(lambda: len(standin.sent_messages(q2["id"])) >= 2, what="the plain answer in pieces")
-    time.sleep(0.5)
+    runner.settle()  # every piece sent
     plain = [r.json for r in standin.sent_messages(q2["id"])]
 
     for payload in msgs + plain:

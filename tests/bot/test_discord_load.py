@@ -69,7 +69,7 @@ def test_beyond_the_answers_in_progress_people_are_told_the_bot_is_busy(standin,
 def test_heartbeats_and_other_users_are_served_while_an_answer_is_computed(standin, start_bot, seed_answerer):
     slow = SlowAnswerer(seed_answerer, seconds=4.0)
     runner = start_bot(answerer=slow)
-    time.sleep(0.5)
+    runner.command_sync()  # the start-up work is over: what follows measures the answer alone
     question = standin.user_message("When is the security meeting?")
     asked = time.monotonic()
     standin.wait_for(lambda r: r.matches("POST", rf"/channels/{question['id']}/typing"), what="the work to start")
@@ -88,11 +88,12 @@ def test_heartbeats_and_other_users_are_served_while_an_answer_is_computed(stand
 
     # the measurement does notice a blocked event loop (what running the answer on it would do)
     async def block():
-        time.sleep(1.5)
+        time.sleep(1.5)  # the blocked loop this measurement must notice
 
     start = time.monotonic()
     asyncio.run_coroutine_threadsafe(block(), runner.loop).result(10)
-    time.sleep(0.5)
+    unblocked = time.monotonic()
+    standin.wait_until(lambda: any(t > unblocked for t in standin.heartbeat_times()), what="a heartbeat after")
     beats = [t for t in standin.heartbeat_times() if t >= start - 0.3]
     assert max(b - a for a, b in zip(beats, beats[1:])) >= 1.2
 
