@@ -67,14 +67,17 @@ def test_index_throughput_prints_both_builds_and_the_unchanged_rebuild():
     assert number(f["unchanged_rebuild_embeddings"]) == 0 and f["unchanged_published_new_generation"] == "False"
     assert int(f["unchanged_command_embeddings"]) == 0
     assert close(f["news_share_of_build"], (number(f["news_dates_s"]) + number(f["news_grouping_s"])) / build_s)
-    assert number(f["news_share_of_build"]) < 0.5 and number(f["news_regroup_s"]) >= 0
+    assert number(f["news_share_of_build"]) < 0.5
+    assert int(f["news_regroup_articles"]) == int(f["unchanged_articles"]), "the regroup is of the whole corpus"
     # sentence-mean skips the chunk pass, and only that: at most one embedding fewer per chunk
     saved = int(f["build_embedded"]) - int(f["sentence_mean_build_embedded"])
     assert 0 < saved <= chunks, "no chunk pass"
     # adds: 5 articles to the larger and the smaller index
     assert int(f["add_small_index_chunks"]) < int(f["add_large_index_chunks"])
     assert close(f["add_overhead_ratio"], number(f["add_5_large_s"]) / number(f["add_5_small_s"]))
-    assert 0 <= number(f["add_5_embed_s"]) and 0 < number(f["add_5_overhead_s"]) <= number(f["add_5_large_s"])
+    # the time in the model and the rest are parts of the add's time (medians of the same 5 trials)
+    assert 0 < number(f["add_5_overhead_s"]) <= number(f["add_5_large_s"])
+    assert number(f["add_5_embed_s"]) <= number(f["add_5_large_s"])
 
 
 def test_footprint_starts_the_bot_against_the_stand_in_and_runs_cita_ask():
