@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from .dates import header_date
 from .text import fold
 
 _MAX_SHORT = 14  # words: a byline, credit or "published" line is short
@@ -28,7 +29,8 @@ _STRONG_LEADS = re.compile(
     r"^\s*(?:written by|escrito por|reporting by|additional reporting by|editing by|edited by|"
     r"with reporting by|compiled by|con información de|información de|published (?:on|by|in)|"
     r"publicado (?:el|por|en)|publicada (?:el|por|en)|last updated|última actualización|actualizado (?:el|a las)|"
-    r"updated (?:on|at)|fecha de publicación|share this|comparte esta|compartir en|share on|"
+    r"updated (?:on|at)|fecha de publicación|share this|comparte esta|compártelo|compartir en|share on|"
+    r"listen to this|listen to the article|escucha esta noticia|escuchar esta noticia|escuchar la noticia|"
     r"subscribe to|suscríbete|suscribete|sign up for|regístrate|read more|read also|leer más|lee también|"
     r"lea también|te puede interesar|también te puede interesar|noticias relacionadas|más noticias|"
     r"related\s*:|relacionad[oa]s?\s*:|see also|ver también|más información|more information|"
@@ -39,6 +41,17 @@ _WEAK_LEADS = re.compile(
     r"source|fuente|tags|etiquetas|temas|topics|share|compartir|comparte|subscribe|newsletter|"
     r"advertisement|publicidad|anuncio|related|relacionad[oa]s?|recommended|ver más|see more|"
     r"menu|menú|portada|inicio)\b", re.I)
+# calls to listen, follow or watch: "Escucha Radio Frontera en el 98.7 FM", "Follow The Herald on X",
+# "Síguenos en Instagram", "Listen live on 101.3 FM"
+_CALL = re.compile(
+    r"^\s*(?:(?:escucha(?:nos)?|escúchanos|sintoniza(?:nos)?|sintonízanos|listen|tune in|mira|watch)\b.*"
+    r"(?:\b\d{2,4}(?:[.,]\d)?\s*(?:fm|am)\b|\b(?:fm|podcast|en vivo|en directo|live|livestream|"
+    r"streaming)\b)|(?:follow|sigue(?:nos)?|síguenos|siga(?:nos)?|sígannos)\b.{0,60}\b(?:on|en)\s+"
+    r"(?:x|twitter|facebook|instagram|whatsapp|telegram|tiktok|youtube|linkedin|threads|bluesky|"
+    r"google news|mastodon|las redes(?: sociales)?|social media|redes sociales)\b)", re.I)
+# the small words inside names of outlets, stations and places
+_NAME_LINK = {"de", "del", "la", "las", "los", "el", "en", "y", "e", "of", "the", "and", "&", "on", "da", "do",
+              "al", "a", "for", "por", "at", "in"}
 _RELATED_HEAD = re.compile(
     r"^\s*(?:related(?: stories| articles| news| content)?|te puede interesar|también te puede interesar|"
     r"lee también|lea también|read more|read also|more on this story|más noticias|noticias relacionadas|"
@@ -120,14 +133,34 @@ def is_boilerplate_line(line: str) -> bool:
     m = _DATELINE.match(line)
     if m and _dateline_ok(m.group()) and not _WORD.search(line[m.end():]):
         return True  # a dateline on its own line
+    if _CALL.match(line) and n <= _MAX_SHORT and not line.endswith((".", "?", "!")):
+        return True  # "Escucha Radio Frontera en el 98.7 FM", "Follow The Herald on X"
     parts = [p.strip() for p in re.split(r"\s[·|•»>]\s|\s\|\s?|\s·\s?", line) if p.strip()]
-    if len(parts) >= 2 and all(len(p.split()) <= 4 for p in parts) and not line.endswith((".", "?", "!")):
-        return True  # "Home | World | Ports", "Diario del Sur · Economía"
+    if len(parts) >= 2 and n <= 20 and not line.endswith((".", "?", "!", ":", ";")) and all(
+            _is_fragment(p) for p in parts):
+        return True  # "Home | World | Ports", "El Diario de Puerto Salinas · Ciudad", "... 98.7 FM · Comparte esta noticia"
+    if header_date(line) is not None:
+        return True  # "Energy & Markets Weekly — April 17, 2026", "Villa Quinchao, 10 de abril de 2026"
     if len(_SOCIAL.findall(line)) >= 2 and n <= 16:
         return True  # share buttons
     if line.startswith(("#", "@")) and n <= 6:
         return True
     return False
+
+
+def _is_fragment(part: str) -> bool:
+    """One field of a separator-joined furniture line: a few words ("Ports"), a name made of
+    capitalised words, numbers and the small words of names ("El Diario de Puerto Salinas",
+    "Escucha Radio Frontera en el 98.7 FM"), a date, or a call to share, follow or subscribe.
+    A clause with ordinary lowercase words ("el mercado cayó un 4 %") is prose, not a fragment."""
+    words = part.strip("*_ ").split()
+    if len(words) <= 4:
+        return True
+    if _CALL.match(part) or _STRONG_LEADS.match(part) or _WEAK_LEADS.match(part) or _only_date(_WORD.findall(part)):
+        return len(words) <= _MAX_SHORT
+    if len(words) > 8:
+        return False
+    return all(w[0].isupper() or not w[0].isalpha() or fold(w).lower() in _NAME_LINK for w in words)
 
 
 def is_boilerplate_text(text: str) -> bool:

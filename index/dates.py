@@ -15,7 +15,7 @@ import datetime as dt
 import email.utils
 import re
 
-from .text import fold
+from .text import fold, stop_words
 
 # month names and abbreviations, accent-folded, English and Spanish
 MONTHS: dict[str, int] = {}
@@ -129,7 +129,9 @@ def publication_date(text: str, *, head_chars: int = 600, tail_chars: int = 300,
     a labelled line ("PUBLISHED ON January 16, 2026", "Publicado el 15 de enero de 2026",
     "Fecha: 2026-01-15") anywhere in the first lines or the last ones; a wire dateline opening
     a paragraph near the top ("MÉXICO, 15 ene (EFE).-", "WASHINGTON, Jan 16 (Reuters) -"); a
-    line near the top that is only a date. A dateline without a year ("3 feb (Europa Press)")
+    line near the top that is only a date, or a short header line whose first or last field is
+    one ("Outlet · Section · May 5, 2026", "Outlet | 15 de mayo de 2026", "Outlet — April 17,
+    2026") or a place and a date ("Villa Quinchao, 10 de abril de 2026"): see header_date. A dateline without a year ("3 feb (Europa Press)")
     takes the year the text states elsewhere (the latest one), else the year that makes it the
     latest such day up to `today` (wire services leave out the current year).
     """
@@ -160,7 +162,65 @@ def publication_date(text: str, *, head_chars: int = 600, tail_chars: int = 300,
             d = parse_date(line, year=None)
             if d and _only_a_date(folded):
                 return d.isoformat()
+        d = header_date(line)
+        if d:
+            return d.isoformat()
     return ""
+
+
+# the separators of a header line: "Outlet · Section · date", "Outlet | date", "Outlet — date"
+_HEADER_SPLIT = re.compile(r"\s*[·•|]\s*|\s+[-–—]\s+|\s*[–—]\s*")
+_EMPHASIS = re.compile(r"[*_`]+")
+# the place of a dateline: capitalised words and the small words of place names
+_PLACE_LINK = {"de", "del", "la", "las", "los", "el", "y", "da", "do", "dos", "das", "of", "the", "upon", "on", "sur",
+               "al"}
+_WORD_RE = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def header_date(line: str) -> dt.date | None:
+    """The date of a short header line that carries one as a field of its own, or None:
+    "Semanario Agro Sur | Campo | 15 de mayo de 2026", "**The Coastal Herald** · Region · April
+    13, 2026", "Energy & Markets Weekly — April 17, 2026", "Fecha · 15/05/2026", or a dateline
+    alone on its line, "Villa Quinchao, 10 de abril de 2026". The date (with its year) is the
+    first or last field and the other fields are short names, so a sentence that mentions a date
+    ("The talks resumed on April 17, 2026 in Geneva.") is not one."""
+    line = _EMPHASIS.sub("", line).strip().strip("#>").strip()
+    if not line or len(line) > 120 or len(line.split()) > 18:
+        return None
+    fields = [f.strip() for f in _HEADER_SPLIT.split(line) if f.strip()]
+    if len(fields) >= 2:
+        for date_field, others in ((fields[-1], fields[:-1]), (fields[0], fields[1:])):
+            if all(len(f.split()) <= 6 and not f.endswith((".", "?", "!", ":", ";")) for f in others):
+                d = _date_field(date_field)
+                if d:
+                    return d
+        return None
+    place, comma, rest = line.partition(",")
+    rest = rest.strip().rstrip(" .-–—:")
+    if comma and _is_place(place) and _starts_with_date(fold(rest)):
+        return _date_field(rest)
+    return _date_field(line) if len(line) <= 60 else None
+
+
+def _date_field(field: str) -> dt.date | None:
+    folded = fold(field).strip(" .,")
+    if not folded or not _only_a_date(folded):
+        return None
+    return parse_date(field)
+
+
+def _is_place(text: str) -> bool:
+    """A place name ("Villa Quinchao", "PUERTO SALINAS", "Río de la Plata"): 1-5 words, each
+    capitalised or one of the small words of place names, no digits."""
+    words = text.split()
+    if not 1 <= len(words) <= 5 or any(ch.isdigit() for ch in text) or not _WORD_RE.fullmatch(words[0]):
+        return False
+    first = fold(words[0]).lower()
+    if first in WEEKDAYS or (first in stop_words() and first not in _PLACE_LINK):
+        return False  # "Lunes, 10 de abril de 2026" is a date line; "Pero, el 10 de abril..." a sentence
+    return words[0][0].isupper() and all(
+        w[0].isupper() or fold(w) in _PLACE_LINK for w in words if _WORD_RE.fullmatch(w)) and all(
+        _WORD_RE.fullmatch(w) for w in words)
 
 
 def _starts_with_date(folded: str) -> bool:

@@ -77,6 +77,45 @@ def test_prose_lines(line):
     assert not is_boilerplate_text(line)
 
 
+@pytest.mark.parametrize("line,furniture", [
+    # short fragments joined by separators: outlet, section, date, calls to action
+    ("Gaceta del Valle de San Pedro · Regionales", True),
+    ("La Tribuna del Litoral Norte | Sociedad | 3 de marzo de 2026", True),
+    ("**The Lakeside Evening Post** · Business · March 3, 2026", True),
+    ("Harbour Business Review — March 3, 2026", True),
+    ("San Pedro del Monte, 3 de marzo de 2026", True),
+    ("Sintoniza Radio Costa Norte en el 101.5 FM · Comparte esta noticia", True),
+    ("Listen to Harbour Radio live on 88.1 FM | Share this story", True),
+    ("Escucha Radio Costa Norte en el 101.5 FM", True),
+    ("Share this story", True),
+    ("Comparte esta noticia", True),
+    ("Follow The Lakeside Post on Instagram", True),
+    ("Síguenos en las redes sociales", True),
+    ("Share · Subscribe to the Harbour Business Review · © 2026 Harbour Business Review", True),
+    # real sentences with a separator or a call-like start stay quotable
+    ("Ventas de marzo · el mercado pesquero cayó un 4 % frente a febrero", False),
+    ("El índice subió 3 % | los analistas esperaban un 2 % según la encuesta.", False),
+    ("Exports | The ministry said shipments of fish rose by a fifth in March", False),
+    ("Escucha lo que dijo el alcalde: no habrá más cortes de luz en marzo.", False),
+    ("Listen to what the mayor said about the FM licence renewal.", False),
+    ("He told reporters to follow the money, which ended up in Facebook ads.", False),
+    ("The rate stayed at 3·5 per cent, the central bank said on Thursday.", False),
+    ("PORT ARTHUR — The city council voted on Monday to extend the fishing ban by a month.", False),
+    ("The board will meet again on March 3, 2026 to vote on the plan.", False),
+])
+def test_separator_fragments_and_calls_to_action(line, furniture):
+    assert is_boilerplate_text(line) is furniture
+
+
+def test_marked_furniture_leaves_text_and_offsets_exact():
+    text = ("Fishing ban extended\n\nLa Tribuna del Litoral Norte | Sociedad | 3 de marzo de 2026\n\n"
+            "The council extended the ban · the fishermen's union objected on Monday.\n\n"
+            "Sintoniza Radio Costa Norte en el 101.5 FM · Comparte esta noticia\n")
+    marks = [text[s:e] for s, e in boilerplate_spans(text, "Fishing ban extended")]
+    assert marks == ["Fishing ban extended", "La Tribuna del Litoral Norte | Sociedad | 3 de marzo de 2026",
+                     "Sintoniza Radio Costa Norte en el 101.5 FM · Comparte esta noticia"]
+
+
 def test_a_related_links_block_is_marked_to_its_end():
     text = ("Strike ends at the port\n\nWorkers agreed to the deal on Tuesday, the union said.\n\n"
             "Related stories\nChile's second-busiest port hit by strike\nRecord cherry season strains ports\n\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.articles import load_paths, make_article, parse_jsonl
-from index.dates import mentioned_dates, normalise_published, publication_date
+from index.dates import header_date, mentioned_dates, normalise_published, publication_date
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "news" / "articles"
 BODY = ("El gobierno anunció nuevas medidas para el sector portuario tras una reunión con los "
@@ -34,6 +34,44 @@ BODY = ("El gobierno anunció nuevas medidas para el sector portuario tras una r
 ])
 def test_publication_date_from_plain_text(text, expected):
     assert publication_date(text) == expected
+
+
+@pytest.mark.parametrize("line,expected", [
+    # a date on its own line, English month first
+    ("March 3, 2026", "2026-03-03"),
+    ("*Sept. 9, 2025*", "2025-09-09"),
+    # an outlet (and section) header whose last or first field is the date
+    ("Harbour Business Review — March 3, 2026", "2026-03-03"),
+    ("The Lakeside Post - 3 March 2026", "2026-03-03"),
+    ("**The Lakeside Post** · Business · March 3, 2026", "2026-03-03"),
+    ("Gaceta del Valle | Economía | 3 de marzo de 2026", "2026-03-03"),
+    ("Gaceta del Valle · 03/03/2026", "2026-03-03"),
+    ("2026-03-03 | Lakeside Post", "2026-03-03"),
+    ("3 de marzo de 2026 — Gaceta del Valle", "2026-03-03"),
+    # a dateline alone on its line: place, comma, date
+    ("San Pedro del Monte, 3 de marzo de 2026", "2026-03-03"),
+    ("LA PAZ, 3 de marzo de 2026.", "2026-03-03"),
+    ("Port Arthur, March 3, 2026", "2026-03-03"),
+    ("Martes, 3 de marzo de 2026", "2026-03-03"),
+    # body sentences that mention a date are not headers
+    ("The board will meet again on March 3, 2026 to vote on the plan.", ""),
+    ("Pero, el 3 de marzo de 2026 todo cambió para los pescadores.", ""),
+    ("However, on March 3, 2026 the port reopened.", ""),
+    ("Sin embargo, el 3 de marzo de 2026", ""),
+    ("Prices fell sharply — analysts said on March 3, 2026", ""),
+    ("El plazo vence el 3 de marzo de 2026, según el decreto.", ""),
+    ("Gaceta del Valle · Economía", ""),
+    ("Harbour Business Review — March 2026", ""),  # a month, not a day
+])
+def test_header_and_dateline_lines_give_the_publication_date(line, expected):
+    text = "Headline of the story\n\n" + line + "\nBy A. Writer\n\n" + BODY
+    assert publication_date(text) == expected
+    assert (header_date(line) or "") == (dt.date.fromisoformat(expected) if expected else "")
+
+
+def test_a_header_date_deep_in_the_body_is_not_the_publication_date():
+    lines = "\n\n".join([BODY] * 9)
+    assert publication_date("Titular\n\n" + lines + "\n\nGaceta del Valle | 3 de marzo de 2026\n\n" + lines) == ""
 
 
 def test_a_dateline_without_a_year_is_the_latest_such_day():
