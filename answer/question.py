@@ -55,7 +55,7 @@ _MONEY_Q = re.compile(r"\b(?:cost\w*|cuest\w*|cost(?:o|ara|aria|aron|ado)|price\
                       r"pag\w*|worth|vale|valor|fine|multa\w*|salar\w*|sueldo\w*|fund\w*|financ\w*)\b")
 _MONEY = re.compile(r"(?:[$€£¥]|\b(?:us\$|usd|eur|euros?|dolares|dollars?|pesos?|libras|pounds|yuan|yenes|yen|"
                     r"reales|soles|bolivares|francos|francs|rupees|rupias)\b)")
-_COUNT_NOUN = re.compile(r"\b(?:how many|cuant[oa]s)\s+((?:\w+\s+){0,2}?\w+)")
+_COUNT_NOUN = re.compile(r"\b(?:how many|cuant[oa]s)\s+((?:\w+\s*){1,3})")
 _Q_STOP = {"the", "of", "were", "was", "are", "is", "did", "do", "does", "will", "have", "has", "had",
            "se", "han", "fueron", "hay", "habia", "son", "los", "las", "el", "la", "de", "more", "mas",
            "new", "nuevos", "nuevas", "a", "an", "other", "otros", "otras", "people"}
@@ -88,10 +88,22 @@ _PAIRS = [("people", "personas"), ("persons", "personas"), ("workers", "trabajad
           ("victims", "victimas"), ("boats", "embarcaciones"), ("ships", "buques"), ("trucks", "camiones"),
           ("cars", "coches"), ("drugs", "drogas"), ("pills", "pastillas"), ("kilos", "kilogramos"),
           ("miles", "millas"), ("meters", "metros"), ("stations", "estaciones"), ("trains", "trenes")]
+# words for one counted thing, in both languages
+_GROUPS = [("police", "policemen", "officers", "agents", "policias", "agentes", "uniformados"),
+           ("arrested", "arrests", "detained", "detainees", "detenidos", "detenciones", "arrestados",
+            "arrestos"),
+           ("dead", "killed", "deaths", "fatalities", "muertos", "muertes", "fallecidos", "victimas mortales"),
+           ("homes", "houses", "dwellings", "viviendas", "casas", "hogares"),
+           ("millimetres", "millimeters", "mm", "milimetros"), ("hectares", "hectareas", "ha"),
+           ("times", "occasions", "veces", "ocasiones"),
+           ("companies", "firms", "businesses", "empresas", "companias", "sociedades", "firmas")]
 _SYNONYMS: dict[str, set[str]] = {}
 for _a, _b in _PAIRS:
     _SYNONYMS.setdefault(_a, set()).add(_b)
     _SYNONYMS.setdefault(_b, set()).add(_a)
+for _g in _GROUPS:
+    for _a in _g:
+        _SYNONYMS.setdefault(_a, set()).update(w for w in _g if w != _a)
 
 _MONTHS = set(("january february march april may june july august september october november december "
                "jan feb mar apr jun jul aug sep sept oct nov dec enero febrero marzo abril mayo junio julio "
@@ -121,6 +133,17 @@ _CAUSE = re.compile(r"\b(?:because|due to|caused by|owing to|as a result of|the 
                     r"triggered by|set off by|arson|lightning|short circuit|negligence|porque|debido a|a causa de|"
                     r"causad[oa]s? por|provocad[oa]s? por|originad[oa]s? por|iniciad[oa]s? por|se origino|"
                     r"la causa|el origen|por culpa de|intencional|rayo|cortocircuito|negligencia)\b")
+_CONDITION = re.compile(r"\b(?:when|whenever|once|if|after|before|during|cuando|siempre que|si|tras|despues de|"
+                        r"antes de|durante|una vez que)\b")
+# eras and spans a date can be given in: "a mediados del siglo XVIII", "hace 66 millones de años",
+# "~11 600 BP", "in the 18th century", "44 a. C.", "los años 80", "the 1990s"
+_ERA = re.compile(r"\b(?:siglos?|centur(?:y|ies)|milenios?|millennium|millennia|decadas?|decades?|"
+                  r"\d+(?:st|nd|rd|th) century|\d[\d ]* ?\(?(?:bp|a\. ?c\.?|d\. ?c\.?|bc|bce|ad)|"
+                  r"(?:19|20)?\d0s|anos (?:19|20)?\d0|"
+                  r"hace (?:[\w,.]+ ){0,4}(?:dias?|semanas?|meses|anos?|siglos?)|"
+                  r"(?:[\w,.]+ ){0,3}(?:days?|weeks?|months?|years?|centuries) ago|"
+                  r"(?:a|al) (?:principios|finales|mediados|comienzos|fines) de(?:l)?|"
+                  r"(?:early|late|mid)[- ](?:\d|\w+ century))\b")
 _PLACE_PREPS = set("in at near from to into on between across outside inside en cerca desde hacia rumbo frente a "
                    "entre dentro fuera sobre junto por".split())
 
@@ -133,6 +156,10 @@ class Asked:
     counted: list[str] = field(default_factory=list)  # "how many containers" -> ["containers"]
     of: list[str] = field(default_factory=list)  # "how many tonnes of beef" -> ["beef"]
     about_source: bool = False  # "which outlet / reporter / agency ..."
+    # "When does immunodeficiency occur?": a general present, answered by a condition ("cuando
+    # el sistema inmunitario...") as much as by a date
+    condition: bool = False
+    year: bool = False  # "in what year": a year or an era answers, "this year" does not
 
 
 # Words that may stand before the question word of a clause: "And when...", "¿Y cuántos...?",
@@ -142,11 +169,22 @@ _LEAD = set(("and so then but or also now exactly roughly approximately in on at
 _CLAUSE = re.compile(r"[,;:¿?¡!.()\n]+")
 
 
+# English "when" asks only when a verb follows it ("When did...", "When will..."); "When many
+# people are arrested, what..." is a clause of time, not a question about one.
+_AUX = set(("did do does was were is are will would could can should shall may might must has have had "
+            "exactly roughly approximately").split())
+
+
 def _asks(clause: str, pattern: re.Pattern) -> bool:
     """Whether the clause (folded words) is asked with this question word: it leads the clause,
     after lead words only. "What happens when the immune system..." asks no date, "When did..." does."""
     m = pattern.search(clause)
-    return bool(m) and all(w in _LEAD for w in clause[:m.start()].split())
+    if not m or not all(w in _LEAD for w in clause[:m.start()].split()):
+        return False
+    if m.group(0) == "when":
+        after = clause[m.end():].split()
+        return not after or after[0] in _AUX
+    return True
 
 
 def analyse(question: str) -> Asked:
@@ -158,10 +196,19 @@ def analyse(question: str) -> Asked:
         if any(_asks(c, pattern) for c in clauses):
             asked.type = name
             break
+    if asked.type == "date":
+        asked.condition = bool(re.search(r"\bwhen (?:does|do|can|should)\b", q))
+        asked.year = bool(re.search(r"\b(?:what|which|que) (?:year|ano)\b", q))
     if asked.type == "number":
         m = _COUNT_NOUN.search(q)
         if m:
-            words = [w for w in m.group(1).split() if w not in _Q_STOP and not w.isdigit()]
+            raw = m.group(1).split()
+            words = [w for w in raw if w not in _Q_STOP and not w.isdigit()]
+            if raw[0] in _Q_STOP or raw[0] in ("personas", "gente"):
+                # "how many (people) were arrested": the participle names what is counted when
+                # its other words are known ("detenidos"); "how many people are affected" counts
+                # people, which any noun of persons may do
+                words = [w for w in words if w in _SYNONYMS][:1]
             asked.counted = words[:1]
             m2 = re.search(r"\b(?:how many|cuant[oa]s)\s+" + re.escape(words[0]) + r"\s+(?:of|de)\s+(\w+)", q) \
                 if words else None
@@ -182,10 +229,14 @@ def has_type(sentence: str, asked: Asked, *, same_language: bool = True) -> bool
     if not asked.type:
         return True
     if asked.type == "number":
-        counted = asked.counted if same_language or asked.counted == ["$money"] else []
-        return has_number(sentence, counted)
+        # across languages the counted noun is looked for only when its translation is known
+        # ("arrested" / "detenidos"): "points" may be "puntos", which no table here holds
+        known = same_language or asked.counted == ["$money"] or any(c in _SYNONYMS for c in asked.counted)
+        return has_number(sentence, asked.counted if known else [], bare=not asked.counted)
+    if asked.type == "date" and asked.year:
+        return bool(re.search(r"\b(?:1\d\d\d|20\d\d)\b", sentence) or _ERA.search(fold(sentence)))
     if asked.type == "date":
-        return has_date(sentence)
+        return has_date(sentence) or asked.condition and bool(_CONDITION.search(fold(sentence)))
     if asked.type == "place":
         return has_place(sentence)
     if asked.type == "cause":
@@ -197,17 +248,20 @@ def _is_number(word: str) -> bool:
     return any(ch.isdigit() for ch in word) or word in _NUMBER_WORDS
 
 
-def has_number(sentence: str, counted: list[str] | None = None) -> bool:
+def has_number(sentence: str, counted: list[str] | None = None, *, bare: bool = True) -> bool:
     """A number; with a counted noun, a number that counts it ("60 additional crane operators",
     "1.400 millones de dólares"), stopping at "of/de" ("dos terminales de contenedores" counts
-    terminals). A year ("2026") alone is not a quantity."""
+    terminals). A year ("2026") alone is not a quantity. Without `bare`, a percentage or a sum
+    of money does not count (a question asked how many of something whose word is not known)."""
     if counted == ["$money"]:
         return bool(_MONEY.search(fold(sentence))) and any(ch.isdigit() for ch in sentence) or \
             bool(_MONEY.search(fold(sentence)) and set(_WORD.findall(fold(sentence))) & _NUMBER_WORDS)
     words = _WORD.findall(fold(sentence))
     if "%" in sentence and any(ch.isdigit() for ch in sentence):
-        if not counted or any(_stem(c) in ("perc", "porc", "%") for c in counted):
+        if not counted and bare or any(_stem(c) in ("perc", "porc", "%") for c in counted or []):
             return True
+        sentence = re.sub(r"\d+(?:[.,]\d+)?\s*%", " ", sentence)
+        words = _WORD.findall(fold(sentence))
     targets = set()
     for c in counted or []:
         targets.add(_stem(c))
@@ -221,6 +275,9 @@ def has_number(sentence: str, counted: list[str] | None = None) -> bool:
                 words[i + 1:i + 3] and words[i + 1] == "de" and words[i + 2:i + 3] and words[i + 2] in _MONTHS:
             continue  # nor a day of a date ("March 3", "3 de marzo")
         if not targets:
+            if not bare and words[i + 1:i + 2] and (words[i + 1] in ("por", "percent", "per") or
+                                                    _MONEY.match(words[i + 1])):
+                continue
             return True
         for nxt in words[i + 1:i + 5]:
             if _stem(nxt) in targets:
@@ -239,7 +296,7 @@ def has_date(sentence: str) -> bool:
         return True
     if re.search(r"\b\d+\s*(?:min|minutes?|minutos?|s|seconds?|segundos?|h|hours?|horas?)\b", f):
         return True  # a time on a clock: "4 min 51 s"
-    return bool(_RELATIVE_DATE.search(f))
+    return bool(_RELATIVE_DATE.search(f) or _ERA.search(f))
 
 
 def _names(sentence: str) -> list[str]:
@@ -261,13 +318,32 @@ def _names(sentence: str) -> list[str]:
     return runs
 
 
+# people named by what they do: "un abogado", "los paleoclimatólogos", "economists", "a lawyer"
+_AGENT = re.compile(r"\b(?:\w{3,}(?:olog[oa]s?|ologists?|ograf[oa]s?|ographers?|istas?|ists?|ian|ians)|"
+                    r"abogad[oa]s?|lawyers?|attorneys?|cientific[oa]s?|scientists?|medic[oa]s?|doctors?|"
+                    r"profesor(?:a|es|as)?|professors?|teachers?|maestr[oa]s?|investigador(?:a|es|as)?|"
+                    r"researchers?|ingenier[oa]s?|engineers?|soldados?|soldiers?|obrer[oa]s?|workers?|"
+                    r"trabajador(?:a|es|as)?|ciudadan[oa]s?|citizens?|residentes?|residents?|vecinos?|"
+                    r"estudiantes?|students?|reyes?|reinas?|kings?|queens?|emperador(?:es)?|emperors?|"
+                    r"papas?|popes?|obispos?|bishops?|monjes?|monks?|tribunal(?:es)?|courts?|"
+                    r"parlamentos?|parliaments?|congreso|congress|consejos?|councils?|comisi[oó]n|commission|"
+                    r"comit[eé]s?|committees?|partidos?|party|parties)\b")
+_NOT_AGENT = {"lista", "listas", "vista", "vistas", "revista", "revistas", "entrevista", "entrevistas",
+              "conquista", "conquistas", "pista", "pistas", "exist", "exists", "insist", "insists", "consist",
+              "consists", "assist", "assists", "resist", "resists", "persist", "persists", "list", "lists",
+              "mist", "twist", "twists", "christian", "asian", "italian"}
+
+
 def has_person(sentence: str) -> bool:
-    """A name, or a role/organisation word (who: "the union president", "el ministerio")."""
+    """A name, or a role/organisation word (who: "the union president", "el ministerio"), or
+    people named by what they do ("un abogado", "los paleoclimatólogos")."""
     if _names(sentence):
         return True
     words = set(_WORD.findall(fold(sentence)))
     singular = {w[:-2] if w.endswith("es") else w[:-1] if w.endswith("s") else w for w in words}
-    return bool((words | singular) & _PERSON_ROLES)
+    if (words | singular) & _PERSON_ROLES:
+        return True
+    return any(m.group(0) not in _NOT_AGENT for m in _AGENT.finditer(fold(sentence)))
 
 
 def has_place(sentence: str) -> bool:

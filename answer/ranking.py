@@ -28,7 +28,7 @@ from index.text import fold, guess_language
 from .question import Asked, has_type
 
 NEIGHBOUR_WEIGHT = 0.4
-PASSAGE_WEIGHT = 0.3
+PASSAGE_WEIGHT = 0.4
 TERM_WEIGHT = 0.08  # within one language
 TERM_WEIGHT_CROSS = 0.02  # across languages only names and cognates match: a weaker signal
 TYPE_WEIGHT = 0.05

@@ -59,3 +59,61 @@ def test_questions_naming_an_outlet_prefer_its_articles():
     assert named_outlets("According to Reuters, what did Rubio demand?", articles) == {"d": 0.5}
     assert named_outlets("¿Qué dice Milenio?", articles) == {"e": 1.0}
     assert named_outlets("What did the Mexican government say?", articles) == {}
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When did the last glacial start?", "date"), ("And when?", "date"),
+    ("When many people are arrested, what is a common tactic?", ""),  # a clause of time, no question
+    ("When large groups boycott a system it can be considered?", ""),
+])
+def test_when_asks_a_date_only_before_a_verb(question, kind):
+    assert analyse(question).type == kind
+
+
+@pytest.mark.parametrize("sentence", [
+    "El movimiento comenzó a mediados del siglo XVIII dentro de la Iglesia.",
+    "La extinción ocurrió hace 66 millones de años.",
+    "El último glaciar corrió desde el ~74 000 (BP = Antes del Presente).",
+    "The style spread in the 1990s.", "César murió en el 44 a. C.",
+])
+def test_eras_and_spans_are_dates(sentence):
+    assert has_type(sentence, analyse("When did it happen?"))
+
+
+def test_a_year_question_wants_a_year():
+    asked = analyse("¿En qué año se construyó la represa?")
+    assert not has_type("Este año el maíz se perdió por la sequía.", asked)
+    assert has_type("La represa, construida en 1978, almacena agua.", asked)
+
+
+def test_a_condition_answers_when_does():
+    asked = analyse("When does immunodeficiency occur?")
+    assert has_type("La inmunodeficiencia se produce cuando el sistema inmunitario está menos activo.", asked,
+                    same_language=False)
+    assert not has_type("La inmunodeficiencia es una enfermedad.", analyse("When did the outbreak start?"))
+
+
+@pytest.mark.parametrize("sentence, has", [
+    ("Un abogado puede solicitar cambios en la ley.", True),
+    ("Los paleoclimatólogos miden la proporción de oxígeno.", True),
+    ("The economists expect a cut.", True),
+    ("La lista de la revista se publicó.", False),
+    ("El agua hierve a cien grados.", False),
+])
+def test_people_named_by_what_they_do(sentence, has):
+    assert has_type(sentence, analyse("Who may seek changes?")) is has
+
+
+def test_what_is_counted_across_languages():
+    arrested = analyse("How many people were arrested at the protest?")
+    assert arrested.counted == ["arrested"]
+    # the translation is known: a count of something else does not answer
+    assert not has_type("Unos 1.500 agricultores marcharon hasta la plaza.", arrested, same_language=False)
+    assert has_type("La policía informó de 12 detenidos.", arrested, same_language=False)
+    assert analyse("How many people are affected by the cuts?").counted == []  # people: any count
+    # a word with no known translation: any number, but not a percentage
+    points = analyse("How many points did he score?")
+    assert has_type("Anotó 20 puntos en la final.", points, same_language=False)
+    assert not has_type("Las lluvias quedaron un 62 % por debajo de lo normal.", points, same_language=False)
+    assert has_type("Polonia ganó la copa en dos ocasiones.", analyse("How many times has Polonia won the cup?"),
+                    same_language=False)
