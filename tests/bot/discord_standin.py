@@ -119,6 +119,7 @@ class Recorded:
     failed: int = 0  # the HTTP status of a fault the stand-in injected instead of answering
     refused: str = ""  # why the stand-in refused it as Discord would (invalid body, missing permission...)
     status: int = 0  # the status of that refusal
+    answered: bool = False  # the stand-in has decided its answer (and stored what it creates)
 
     def matches(self, method: str, pattern: str) -> bool:
         return self.method == method and re.fullmatch(pattern, self.path) is not None
@@ -282,12 +283,13 @@ class StandIn:
 
     def wait_for(self, predicate, timeout: float = 30.0, what: str = "a request"):
         """The first recorded request matching `predicate` (waiting for it), else AssertionError.
-        Requests the stand-in failed on purpose (`fail_next`) or refused are not candidates."""
+        It is returned once the stand-in has answered it (what it created is stored: `bot_messages`
+        has the message); requests it failed on purpose (`fail_next`) or refused are not candidates."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 for r in self.requests:
-                    if not r.failed and not r.refused and predicate(r):
+                    if r.answered and not r.failed and not r.refused and predicate(r):
                         return r
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -736,6 +738,14 @@ class StandIn:
         with self._cond:
             self.requests.append(rec)
             self._cond.notify_all()
+        try:
+            return await self._answer(request, rec, path, body, authorized)
+        finally:
+            with self._cond:
+                rec.answered = True
+                self._cond.notify_all()
+
+    async def _answer(self, request: web.Request, rec: Recorded, path: str, body, authorized: bool) -> web.Response:
         needs_auth = not path.startswith(("/webhooks/", "/interactions/")) and path != "/gateway"
         if needs_auth and not authorized:
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)

@@ -33,7 +33,7 @@ def answer_in(standin, channel_id, *, after: float = 0.0, what: str = "the answe
 # -- replies to the bot ------------------------------------------------------------------------------
 
 def test_a_reply_to_an_answer_is_a_question_asked_with_that_answers_question(standin, start_bot):
-    start_bot(answer_in_threads=False)  # answers in the channel: replying is how people follow up
+    runner = start_bot(answer_in_threads=False)  # answers in the channel: replying is how people follow up
     q = standin.user_message(QUESTION)
     answer_in(standin, standin.general)
     answer = standin.bot_messages(standin.general)[-1]
@@ -44,7 +44,9 @@ def test_a_reply_to_an_answer_is_a_question_asked_with_that_answers_question(sta
     assert reply.json["message_reference"]["message_id"] in (follow["id"], int(follow["id"]))
     assert reply.json["embeds"][0]["title"] == "and where will it be held?"
     assert MEETING in reply.json["embeds"][0]["description"], "asked with the replied-to answer's question"
-    assert q["id"] != follow["id"]
+    runner.settle()
+    replied_to = [str(r.json["message_reference"]["message_id"]) for r in posts(standin, standin.general)]
+    assert replied_to == [q["id"], follow["id"]], "one answer to each message, nothing else"
 
 
 def test_a_reply_to_someone_else_is_left_alone(standin, start_bot):

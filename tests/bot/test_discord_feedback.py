@@ -56,6 +56,8 @@ def test_reactions_on_an_answer_in_discord_are_recorded(settings_for, seed_data_
     try:
         q = standin.user_message("When is the security meeting?")
         standin.wait_for(lambda r: r.matches("POST", rf"/channels/{q['id']}/messages"), what="the answer")
+        # the bot learns its answer's message id from Discord's response, then remembers it: react after
+        runner.settle()
         answer_id = standin.bot_messages(q["id"])[-1]["id"]
         standin.react(answer_id, "🎉", user=standin.bob)
         standin.react(answer_id, "👍", user=standin.bot)  # the bot's own reaction is not feedback
