@@ -239,10 +239,11 @@ def test_an_answer_blocked_by_automod_gets_a_clear_message(standin, start_bot):
 
 
 def test_a_thread_that_already_exists_on_the_question_is_used(standin, start_bot):
-    start_bot()
+    runner = start_bot()
     q = standin.user_message(QUESTION, thread_exists=True)  # another Cita process opened it first
     answer = answer_in(standin, q["id"], what="the answer in the existing thread")
     assert MEETING in text_of(answer.json)
+    runner.settle()
     assert not posts(standin, standin.general), "not answered inline as well"
 
 

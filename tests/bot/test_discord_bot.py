@@ -31,7 +31,7 @@ def answer_in(standin, channel_id, *, after: float = 0.0, what: str = "the answe
 # -- asking ------------------------------------------------------------------------------------
 
 def test_a_mention_is_answered_in_a_new_thread_with_quotes_and_sources(standin, start_bot):
-    start_bot()
+    runner = start_bot()
     question = standin.user_message("When is the security meeting?")
     thread_path = rf"/channels/{standin.general}/messages/{question['id']}/threads"
     opened = standin.wait_for(lambda r: r.matches("POST", thread_path), what="a thread on the question")
@@ -50,6 +50,7 @@ def test_a_mention_is_answered_in_a_new_thread_with_quotes_and_sources(standin, 
     sources = embed["fields"][0]
     assert sources["name"] == "Sources"
     assert sources["value"].startswith(f"**[1]** {SEED_TITLE}") and SEED_FILE in sources["value"]
+    runner.settle()
     assert not standin.sent_messages(standin.general), "nothing but the thread is posted in the channel"
 
 
@@ -83,7 +84,7 @@ def test_slash_ask_is_deferred_within_3_s_and_the_answer_replaces_the_thinking_m
 
 
 def test_a_follow_up_in_the_thread_is_asked_with_the_earlier_question(standin, start_bot, seed_answerer):
-    start_bot()
+    runner = start_bot()
     first = standin.user_message("When is the security meeting?")
     thread_id = int(first["id"])
     answer_in(standin, thread_id)
@@ -95,6 +96,7 @@ def test_a_follow_up_in_the_thread_is_asked_with_the_earlier_question(standin, s
     # exactly what the answerer gives with the earlier question as context
     expected = seed_answerer.ask("and where will it be held?", context=["When is the security meeting?"])
     assert description == answer_replies(expected)[0].embeds[0]["description"]
+    runner.settle()
     assert len(standin.find("POST", r"/channels/\d+/messages/\d+/threads")) == 1, "no second thread"
 
 
@@ -113,7 +115,7 @@ def test_after_a_restart_the_follow_up_context_comes_from_the_thread_itself(stan
 
 
 def test_people_talking_to_each_other_in_a_bot_thread_are_left_alone(standin, start_bot):
-    start_bot()
+    runner = start_bot()
     first = standin.user_message("When is the security meeting?")
     thread_id = int(first["id"])
     answer_in(standin, thread_id)
@@ -121,6 +123,7 @@ def test_people_talking_to_each_other_in_a_bot_thread_are_left_alone(standin, st
     before = time.monotonic()
     standin.user_message("and where will it be held?", channel_id=thread_id, mention_bot=False)
     answer_in(standin, thread_id, after=before)
+    runner.settle()  # an answer to the chat would be computed alongside: wait for all the work
     assert len(standin.sent_messages(thread_id)) == 2, "one answer per question, none for the chat"
 
 
@@ -232,12 +235,14 @@ def test_everyone_and_role_mentions_in_a_question_never_ping(standin, start_bot)
     ("why " * 130, None, "That question is 519 characters long; keep it under 500."),
 ])
 def test_bad_input_gets_a_short_reply_and_nothing_is_answered(standin, start_bot, content, attachments, expected):
-    start_bot()
+    runner = start_bot()
     q = standin.user_message(content, attachments=attachments)
     reply = standin.wait_for(lambda r: r.matches("POST", rf"/channels/{standin.general}/messages"), what="the reply")
     assert reply.json["content"] == expected
     assert str(reply.json["message_reference"]["message_id"]) == q["id"]
     assert pings_nobody(reply.json)
+    runner.settle()
+    assert standin.sent_messages() == [reply], "the short reply only"
     assert not standin.find("POST", r"/channels/\d+/messages/\d+/threads")
     assert not standin.find("POST", r"/channels/\d+/typing"), "no work was started"
 
@@ -258,7 +263,7 @@ def test_direct_messages_are_answered_when_enabled(standin, start_bot):
 
 
 def test_the_channel_allow_list(standin, start_bot):
-    start_bot(channels=frozenset({standin.general}))
+    runner = start_bot(channels=frozenset({standin.general}))
     standin.user_message("When is the security meeting?", channel_id=standin.other)
     q = standin.user_message("When is the security meeting?")
     answer_in(standin, q["id"])
@@ -266,6 +271,7 @@ def test_the_channel_allow_list(standin, start_bot):
     refusal = standin.wait_for(lambda r: r.path.endswith(f"/{interaction['token']}/callback"))
     assert refusal.json["type"] == 4
     assert refusal.json["data"]["content"] == CHANNEL_NOT_ALLOWED and refusal.json["data"]["flags"] == 64
+    runner.settle()  # the question in #other came first: whatever the bot did with it is done
     assert not standin.find("POST", rf"/channels/{standin.other}/.*"), "nothing at all in #other"
 
 

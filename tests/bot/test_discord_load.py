@@ -27,7 +27,7 @@ def answer_in_thread(standin, message: dict, timeout: float = 30):
 
 
 def test_a_user_asking_again_within_the_cooldown_is_told_when_to_retry(standin, start_bot):
-    start_bot(cooldown_s=30)
+    runner = start_bot(cooldown_s=30)
     first = standin.user_message("What did the US demand?")
     answer_in_thread(standin, first)
     second = standin.user_message("When is the security meeting?")
@@ -35,7 +35,9 @@ def test_a_user_asking_again_within_the_cooldown_is_told_when_to_retry(standin, 
     m = re.fullmatch(r"You're asking a bit fast: try again in (\d+) s\.", reply.json["content"])
     assert m and 20 <= int(m.group(1)) <= 30
     assert pings_nobody(reply.json)
+    runner.settle()
     assert not standin.find("POST", rf"/channels/{standin.general}/messages/{second['id']}/threads")
+    assert not standin.find("POST", rf"/channels/{second['id']}/.*"), "no answer, no typing"
     # someone else is not held back
     other = standin.user_message("When is the security meeting?", author=standin.bob)
     answer_in_thread(standin, other)
