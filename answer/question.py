@@ -32,7 +32,7 @@ _TYPES = [
                           r"at what (?:speed|rate|price)|how (?:fast|far|long|old|big|large|high|tall|deep)|"
                           r"a que velocidad|que tan|cuanto tiempo|por cuanto|cual (?:es|fue|sera) (?:el|la) "
                           r"(?:cifra|numero|cantidad|monto|total|costo|coste|precio|velocidad))\b")),
-    ("date", re.compile(r"\b(?:when|cuando|what (?:day|date|year|month|time)|which (?:day|date|year|month)|"
+    ("date", re.compile(r"\b(?:when|cuando|what (?:day|date|year|month|times?)|which (?:day|date|year|month)|"
                         r"(?:en )?que (?:dia|fecha|ano|mes|hora)|(?:a|hasta|desde) que hora|since when|"
                         r"desde cuando|hasta cuando|until when|by when|para cuando)\b")),
     ("place", re.compile(r"\b(?:where|donde|adonde|in which (?:city|country|town|place|state|region)|"
@@ -88,6 +88,28 @@ _PAIRS = [("people", "personas"), ("persons", "personas"), ("workers", "trabajad
           ("victims", "victimas"), ("boats", "embarcaciones"), ("ships", "buques"), ("trucks", "camiones"),
           ("cars", "coches"), ("drugs", "drogas"), ("pills", "pastillas"), ("kilos", "kilogramos"),
           ("miles", "millas"), ("meters", "metros"), ("stations", "estaciones"), ("trains", "trenes")]
+# "how long / how far / how big / how old / how fast" are answered by a number of a unit
+_LENGTH = set("km kms kilometres kilometers kilometros kilometre kilometer kilometro metres meters metros metre meter "
+              "metro m cm centimetres centimeters centimetros mm miles mile millas milla feet foot ft pies pie "
+              "inches inch pulgadas yards yardas leagues leguas".split())
+_TIME = set("years year anos ano months month meses mes weeks week semanas semana days day dias dia hours hour "
+            "horas hora minutes minute minutos minuto seconds second segundos segundo decades decadas "
+            "centuries siglos h min".split())
+_AREA = set("square cuadrados cuadradas cuadrado m2 km2 hectares hectareas ha acres acre".split())
+_VOLUME = set("litres liters litros cubic cubicos m3 gallons galones barrels barriles tonnes tons toneladas".split())
+_SPEED = set("mph kph knots nudos hour hora".split())
+_MEASURE_QS = [
+    (re.compile(r"\b(?:how (?:long|far)|que tan (?:largo|larga|lejos)|a que distancia|cuanto mide|cuanto (?:dura|duro))\b"),
+     frozenset(_LENGTH | _TIME)),
+    (re.compile(r"\b(?:how (?:tall|high|deep)|que tan (?:alto|alta|profundo|profunda)|que altura|que profundidad)\b"),
+     frozenset(_LENGTH)),
+    (re.compile(r"\b(?:how (?:big|large)|que tan (?:grande|extens[oa])|que (?:tamano|superficie|extension))\b"),
+     frozenset(_AREA | _LENGTH | _VOLUME)),
+    (re.compile(r"\b(?:how old|que edad|cuantos anos tiene)\b"), frozenset(_TIME | {"old", "edad"})),
+    (re.compile(r"\b(?:how fast|at what speed|a que velocidad)\b"), frozenset(_SPEED)),
+    (re.compile(r"\b(?:cuanto tiempo|how much time)\b"), frozenset(_TIME)),
+]
+
 # words for one counted thing, in both languages
 _GROUPS = [("police", "policemen", "officers", "agents", "policias", "agentes", "uniformados"),
            ("arrested", "arrests", "detained", "detainees", "detenidos", "detenciones", "arrestados",
@@ -160,6 +182,8 @@ class Asked:
     # el sistema inmunitario...") as much as by a date
     condition: bool = False
     year: bool = False  # "in what year": a year or an era answers, "this year" does not
+    units: frozenset = frozenset()  # "how long": a number of these units ("612 kilómetros") answers
+    duration: bool = False  # "how long did it last": also "until...", or a date it ended
 
 
 # Words that may stand before the question word of a clause: "And when...", "¿Y cuántos...?",
@@ -200,6 +224,12 @@ def analyse(question: str) -> Asked:
         asked.condition = bool(re.search(r"\bwhen (?:does|do|can|should)\b", q))
         asked.year = bool(re.search(r"\b(?:what|which|que) (?:year|ano)\b", q))
     if asked.type == "number":
+        for pattern, units in _MEASURE_QS:
+            if pattern.search(q):
+                asked.units = units
+                asked.duration = bool(re.search(r"\b(?:for how long|how long (?:did|does|do|will|would|has|have|had|can|could)|"
+                                                r"cuanto tiempo|cuanto (?:dura|duro|durara))\b", q))
+                break
         m = _COUNT_NOUN.search(q)
         if m:
             raw = m.group(1).split()
@@ -232,6 +262,9 @@ def has_type(sentence: str, asked: Asked, *, same_language: bool = True) -> bool
         # across languages the counted noun is looked for only when its translation is known
         # ("arrested" / "detenidos"): "points" may be "puntos", which no table here holds
         known = same_language or asked.counted == ["$money"] or any(c in _SYNONYMS for c in asked.counted)
+        if asked.units:  # "how long did it last": "until the end of the parliament" answers too
+            return has_measure(sentence, asked.units) or asked.duration and (
+                has_date(sentence) or bool(re.search(r"\b(?:hasta|until|till)\b", fold(sentence))))
         return has_number(sentence, asked.counted if known else [], bare=not asked.counted)
     if asked.type == "date" and asked.year:
         return bool(re.search(r"\b(?:1\d\d\d|20\d\d)\b", sentence) or _ERA.search(fold(sentence)))
@@ -285,6 +318,13 @@ def has_number(sentence: str, counted: list[str] | None = None, *, bare: bool = 
             if nxt in ("de", "of", "del") and words[i + 1] not in _MEASURES and not _is_number(words[i + 1]):
                 break
     return False
+
+
+def has_measure(sentence: str, units: frozenset) -> bool:
+    """A number of one of these units, within three words ("612 kilómetros", "36 metros
+    cuadrados", "39 años", "4 min 51 s")."""
+    words = _WORD.findall(fold(sentence))
+    return any(_is_number(w) and any(u in units for u in words[i + 1:i + 4]) for i, w in enumerate(words))
 
 
 def has_date(sentence: str) -> bool:

@@ -117,3 +117,17 @@ def test_what_is_counted_across_languages():
     assert not has_type("Las lluvias quedaron un 62 % por debajo de lo normal.", points, same_language=False)
     assert has_type("Polonia ganó la copa en dos ocasiones.", analyse("How many times has Polonia won the cup?"),
                     same_language=False)
+
+
+def test_how_long_far_big_old_want_a_unit():
+    river = analyse("How long is the Caraví river?")
+    assert has_type("El río mide 612 kilómetros.", river, same_language=False)
+    assert not has_type("Rainfall was 62 percent below average.", river)
+    houses = analyse("How big are the emergency houses?")
+    assert has_type("Cada vivienda tiene 36 metros cuadrados.", houses, same_language=False)
+    assert not has_type("El ministerio entregó 50 viviendas.", houses)
+    assert has_type("Es, con 39 años, el mariscal de campo más longevo.", analyse("How old was Manning?"))
+    lasted = analyse("How long would this coalition last?")
+    assert has_type("Duraría hasta el final del parlamento actual.", lasted, same_language=False)
+    assert not has_type("Duraría hasta el final del parlamento actual.", river, same_language=False)
+    assert analyse("At what times of day was the water cut?").type == "date"
