@@ -155,6 +155,9 @@ _CAUSE = re.compile(r"\b(?:because|due to|caused by|owing to|as a result of|the 
                     r"triggered by|set off by|arson|lightning|short circuit|negligence|porque|debido a|a causa de|"
                     r"causad[oa]s? por|provocad[oa]s? por|originad[oa]s? por|iniciad[oa]s? por|se origino|"
                     r"la causa|el origen|por culpa de|intencional|rayo|cortocircuito|negligencia)\b")
+_CLOCK = re.compile(r"\b(?:\d{1,2}[:.]\d{2}|\d{1,2} ?(?:am|pm|a\.m|p\.m|h|hrs|horas)\b|o'clock|noon|midnight|"
+                    r"mediodia|medianoche|(?:a|de) las (?:\d|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce)|"
+                    r"(?:in the|this|por la|esta|de la) (?:morning|afternoon|evening|night|manana|tarde|noche))")
 _CONDITION = re.compile(r"\b(?:when|whenever|once|if|after|before|during|cuando|siempre que|si|tras|despues de|"
                         r"antes de|durante|una vez que)\b")
 # eras and spans a date can be given in: "a mediados del siglo XVIII", "hace 66 millones de años",
@@ -182,6 +185,7 @@ class Asked:
     # el sistema inmunitario...") as much as by a date
     condition: bool = False
     year: bool = False  # "in what year": a year or an era answers, "this year" does not
+    clock: bool = False  # "at what time": a time of day answers ("a las 20:00", "at 8 p.m.", "at noon")
     units: frozenset = frozenset()  # "how long": a number of these units ("612 kilómetros") answers
     duration: bool = False  # "how long did it last": also "until...", or a date it ended
 
@@ -223,6 +227,7 @@ def analyse(question: str) -> Asked:
     if asked.type == "date":
         asked.condition = bool(re.search(r"\bwhen (?:does|do|can|should)\b", q))
         asked.year = bool(re.search(r"\b(?:what|which|que) (?:year|ano)\b", q))
+        asked.clock = bool(re.search(r"\b(?:at )?(?:what|which) times? (?:of (?:the )?day|did|does|do|is|was|will|are|were)\b|\bat what times?\b|\b(?:a|hasta|desde) que hora|\bque horas?\b", q))
     if asked.type == "number":
         for pattern, units in _MEASURE_QS:
             if pattern.search(q):
@@ -266,6 +271,8 @@ def has_type(sentence: str, asked: Asked, *, same_language: bool = True) -> bool
             return has_measure(sentence, asked.units) or asked.duration and (
                 has_date(sentence) or bool(re.search(r"\b(?:hasta|until|till)\b", fold(sentence))))
         return has_number(sentence, asked.counted if known else [], bare=not asked.counted)
+    if asked.type == "date" and asked.clock:
+        return bool(_CLOCK.search(fold(sentence)))
     if asked.type == "date" and asked.year:
         return bool(re.search(r"\b(?:1\d\d\d|20\d\d)\b", sentence) or _ERA.search(fold(sentence)))
     if asked.type == "date":

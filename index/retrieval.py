@@ -107,6 +107,7 @@ class IndexView:
         self.chunks_col, self.sentences_col = self.cols[self.segments[0]][:2]
         self._vectors: dict[str, np.ndarray] = {}  # sentence vectors read so far (bounded)
         self._df: dict[str, int] | None = None  # chunks holding each folded word (idf), when first asked
+        self._prefix_df: dict[str, int] | None = None  # the same by first five letters
         # the same per segment, kept from the previous view while a segment's live rows are the
         # same: after an add, only the new segment's words are counted (10,000 chunks take ~2 s)
         self._segment_df: dict[str, dict[str, int]] = {}
@@ -188,6 +189,14 @@ class IndexView:
                         df[w] = df.get(w, 0) + n
             self._df = df
         n = df.get(term, 0)
+        if not n and len(term) >= 5:  # "policías" where the articles say "policía": its first five letters
+            if self._prefix_df is None:
+                prefix: dict[str, int] = {}
+                for w, k in df.items():
+                    if len(w) >= 5:
+                        prefix[w[:5]] = prefix.get(w[:5], 0) + k
+                self._prefix_df = prefix
+            n = min(self._prefix_df.get(term[:5], 0), len(self.rows))
         return float(np.log((len(self.rows) + 1) / (n + 0.5))) if n else 0.0
 
 

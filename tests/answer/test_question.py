@@ -131,3 +131,10 @@ def test_how_long_far_big_old_want_a_unit():
     assert has_type("Duraría hasta el final del parlamento actual.", lasted, same_language=False)
     assert not has_type("Duraría hasta el final del parlamento actual.", river, same_language=False)
     assert analyse("At what times of day was the water cut?").type == "date"
+
+
+def test_at_what_time_wants_a_time_of_day():
+    asked = analyse("At what times of day was the water cut?")
+    assert has_type("Los cortes se aplicarán entre las 20:00 y las 8:00.", asked, same_language=False)
+    assert not has_type("El Gobierno anunció este lunes los cortes.", asked, same_language=False)
+    assert not analyse("What time frame does the war cover?").clock

@@ -75,6 +75,9 @@ def test_an_add_writes_one_small_segment_and_leaves_the_old_ones_untouched(hash_
             assert (view.idf(word) > 0) == (df > 0)
             if df:
                 assert view.idf(word) == pytest.approx(float(np.log((len(view.rows) + 1) / (df + 0.5))))
+        # a word the articles hold in another form ("ayuntamientos"): weighed by its first five letters
+        assert 0 < view.idf("ayuntamientos") <= view.idf("ayuntamiento") + 1e-9
+        assert view.idf("zzzzzzzz") == 0.0
         assert "plan 40" in top_text(library, hash_embedder, "¿Cuándo empiezan las obras del plan 40?")
         assert "plan 3 " in top_text(library, hash_embedder, "¿Cuántos proyectos tiene el plan 3?") + " "
     finally:
