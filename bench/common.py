@@ -25,7 +25,9 @@ BENCH = ROOT / "data" / "bench"  # git-ignored, persistent between runs
 CORPUS = BENCH / "corpus"  # the synthetic articles (bench/corpus.py)
 BIG = BENCH / "big"  # the data dir of the 10,000-chunk index (and its embedding cache)
 RESULTS = BENCH / "results"
-XQUAD = ROOT.parent / "shared" / "eval" / "xquad"
+# the shared material beside the checkout (or beside a folder of worktrees holding it)
+XQUAD = next((p / "shared" / "eval" / "xquad" for p in ROOT.parents if (p / "shared" / "eval" / "xquad").is_dir()),
+             ROOT.parent / "shared" / "eval" / "xquad")
 BIG_ARTICLES = 2800  # about 3.7 chunks each: just over 10,000 chunks
 MIN_CHUNKS = 10_000
 

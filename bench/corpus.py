@@ -26,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-XQUAD = ROOT.parent / "shared" / "eval" / "xquad"
+# the shared material beside the checkout (or beside a folder of worktrees holding it)
+XQUAD = next((p / "shared" / "eval" / "xquad" for p in ROOT.parents if (p / "shared" / "eval" / "xquad").is_dir()),
+             ROOT.parent / "shared" / "eval" / "xquad")
 SEED = 20240605
 
 

@@ -1,11 +1,12 @@
 """Building a generation: load articles, chunk, embed what the cache lacks, store, publish.
 
 `rebuild` replaces the index with the articles found under some paths: one new segment holding
-everything. `add` writes only the new articles, into one small new segment, and publishes a
-manifest naming the current segments plus the new one: its cost does not grow with the index
-(README "Articles and the index"). `remove` publishes a manifest without the articles; their
-rows stay in their segment, dead. An article lives in exactly one segment (its manifest entry
-says which), so a new version or a removal hides the old rows from readers: no duplicates.
+everything. `add` writes only the new articles, into one small new segment with its article
+list, and publishes a small manifest naming the current segments plus the new one; it reads the
+segments' key lists, never their articles, so its cost does not grow with the index (README
+"Articles and the index"). `remove` publishes a manifest marking the articles dead; their rows
+stay in their segment. An article lives in exactly one segment (the list it is live in), so a
+new version or a removal hides the old rows from readers: no duplicates.
 `merge` copies the live rows of several segments into one (automatically when an add leaves
 more than MAX_SEGMENTS, or all of them with `cita index merge`). Every operation writes new
 segments nobody reads yet and switches the pointer only when they are complete, so a kill at
@@ -14,6 +15,7 @@ any moment leaves the previous generation serving.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -27,11 +29,12 @@ import numpy as np
 
 from .articles import Article, Skipped, fetch_url, load_paths
 from .cache import EmbeddingCache
-from .annotate import annotate_news
+from .annotate import annotate_news, groups_after_add, sign
 from .chunking import Chunk, chunk_article
 from .embedding import Embedder
 from .lexical import ChunkTable, save_table
-from .store import Store, StoreError, new_generation_id, segments_of
+from .copies import NUM_PERM
+from .store import LAYOUT, Store, StoreError, has_lists, new_generation_id, segments_of
 from .text import sentence_id
 
 log = logging.getLogger(__name__)
@@ -227,11 +230,19 @@ class Builder:
             raise NothingIndexed(summary.skipped)
         with self.store.build_lock():
             current_id = self.store.current_id()
-            current = self.store.manifest(current_id) if current_id else None
-            if current and {k: _recorded(current, k) for k in fingerprint} != fingerprint:
+            head = self.store.header(current_id) if current_id else None
+            if head and {k: _recorded(head, k) for k in fingerprint} != fingerprint:
                 if not replace:  # adding to it or removing from it would silently drop the rest
-                    raise NeedsRebuild(_difference(current, fingerprint))
-                current = None  # other model or chunking: nothing can be carried over
+                    raise NeedsRebuild(_difference(head, fingerprint))
+                head = None  # other model or chunking: nothing can be carried over
+            if head and not replace and not drop and has_lists(head):
+                # an add to an index whose segments have article lists: work that does not
+                # grow with the index (None: the groups need a full regroup, done below)
+                done = self._add(current_id, head, articles, summary, fingerprint)
+                if done is not None:
+                    done.seconds = time.perf_counter() - start
+                    return done
+            current = (self.store.manifest(current_id) if has_lists(head) else head) if head else None
 
             if current and not drop and (
                     _same_articles(current["articles"], articles) if replace
@@ -253,6 +264,8 @@ class Builder:
                 new_hashes = {a.content_hash for a in articles}
                 kept = [a for a in current["articles"] if a["id"] not in new_ids
                         and a["content_hash"] not in new_hashes and a["id"] not in drop]
+                for a in kept:
+                    a.setdefault("segment", current_id)
                 segments = _segment_entries(current)
                 background = current.get("background", segments[0]["id"] if segments else None)
 
@@ -265,24 +278,13 @@ class Builder:
             try:
                 written: list[dict] = []
                 if prepared or background is None:
-                    chunks_col, sentences_col, background_col = self.store.create(generation)
+                    written = self._write_segment(generation, prepared, summary, background is None)
                     if background is None:
-                        self._write_background(background_col, summary)
                         background = generation
-                    written = self._write(prepared, chunks_col, sentences_col, summary)
-                    for a in written:
-                        a["segment"] = generation
                     segments.append({"id": generation, "chunks": summary.chunks, "sentences": summary.sentences})
-                    # the chunk rows and BM25 index readers load (index/lexical.py), saved now so
-                    # the first question after the build does not wait for them
-                    save_table(self.store.data_dir, generation, ChunkTable.from_collection(
-                        chunks_col, {a["id"]: a.get("title", "") for a in written}))
-                    # close the writer's client first: once published, readers in other
-                    # processes open a directory no process is writing any more
-                    self.store.release(generation)
                 all_articles = kept + written
                 summary.grouping_s = annotate_news(all_articles, [article for article, _ in prepared])
-                manifest = self._manifest(fingerprint, generation, all_articles, segments, background)
+                manifest = self._encode(fingerprint, generation, all_articles, segments, background)
                 self.store.publish(generation, manifest)
             except BaseException:
                 self._bar(0, done=True)
@@ -291,30 +293,195 @@ class Builder:
                 with contextlib.suppress(Exception):
                     self.store.discard(generation)
                 raise
-            self._bar(0, done=True)
-            embedded, reused = summary.embedded, summary.reused
-            summary.new_articles = [a["id"] for a in written]
-            _describe(summary, generation, manifest)
-            summary.embedded, summary.reused = embedded, reused
-            if not replace and len(segments) > MAX_SEGMENTS:
-                merged = self._merge(generation, manifest, everything=False)
-                summary.generation, summary.segments = merged.generation, merged.segments
-            summary.removed_generations = self.store.cleanup(keep=1)
+            return self._published(summary, generation, manifest, written, replace=replace, start=start)
+
+    def _published(self, summary: BuildSummary, generation: str, manifest: dict, written: list[dict], *,
+                   replace: bool, start: float) -> BuildSummary:
+        """The summary of a published build, after merging too many segments and cleaning up
+        (under the build lock)."""
+        self._bar(0, done=True)
+        embedded, reused = summary.embedded, summary.reused
+        summary.new_articles = [a["id"] for a in written]
+        _describe(summary, generation, manifest)
+        summary.embedded, summary.reused = embedded, reused
+        if not replace and len(manifest["segments"]) > MAX_SEGMENTS:
+            merged = self._merge(generation, self.store.manifest(generation), everything=False)
+            summary.generation, summary.segments = merged.generation, merged.segments
+        summary.removed_generations = self.store.cleanup(keep=1)
         summary.seconds = time.perf_counter() - start
         return summary
 
-    def _manifest(self, fingerprint: dict, generation: str, articles: list[dict], segments: list[dict],
-                  background: str | None) -> dict:
+    def _write_segment(self, generation: str, prepared: list[tuple[Article, list[Chunk]]], summary: BuildSummary,
+                       with_background: bool) -> list[dict]:
+        """A new segment with the prepared articles (and the background set): its rows, its
+        saved chunk table; returns the articles' manifest entries."""
+        chunks_col, sentences_col, background_col = self.store.create(generation)
+        if with_background:
+            self._write_background(background_col, summary)
+        written = self._write(prepared, chunks_col, sentences_col, summary)
+        for a in written:
+            a["segment"] = generation
+        # the chunk rows and BM25 index readers load (index/lexical.py), saved now so the first
+        # question after the build does not wait for them
+        save_table(self.store.data_dir, generation, ChunkTable.from_collection(
+            chunks_col, {a["id"]: a.get("title", "") for a in written}))
+        # close the writer's client first: once published, readers in other processes open a
+        # directory no process is writing any more
+        self.store.release(generation)
+        return written
+
+    def _add(self, current_id: str, head: dict, articles: list[Article], summary: BuildSummary,
+             fingerprint: dict) -> BuildSummary | None:
+        """Add articles to an index whose segments have article lists, reading only the
+        segments' key lists and writing one new segment, its lists and a manifest that does not
+        grow with the index (README "Articles and the index"). None when the wire-copy groups
+        need a full regroup (an article replaced was the first of a group): the caller then
+        takes the general path."""
+        import numpy as np
+
+        segments = _segment_entries(head)
+        dead = {seg: list(ids) for seg, ids in (head.get("dead") or {}).items()}
+        overrides = dict(head.get("groups") or {})
+        live: dict[str, tuple[str, list]] = {}  # id -> (segment, key row)
+        by_hash: dict[str, list[str]] = {}
+        matrices = []
+        order: list[str] = []  # the live ids, in the rows' order of the matrices
+        for seg in segments:
+            keys = self.store.segment_keys(seg["list"], seg["id"])
+            gone = set(dead.get(seg["id"], ()))
+            rows = keys["rows"]
+            matrix = np.frombuffer(base64.b64decode(keys.get("minhash") or ""), dtype="<u4")
+            matrix = matrix.reshape(-1, NUM_PERM) if len(matrix) == len(rows) * NUM_PERM else \
+                np.zeros((len(rows), NUM_PERM), dtype="<u4")
+            keep = [i for i, r in enumerate(rows) if r[0] not in gone]
+            matrices.append(matrix[keep] if len(keep) != len(rows) else matrix)
+            order.extend(rows[i][0] for i in keep)
+            for i in keep:
+                live[rows[i][0]] = (seg["id"], rows[i])
+                by_hash.setdefault(rows[i][1], []).append(rows[i][0])
+        if all(a.id in live and live[a.id][1][2] == _digest(_loaded(a)) for a in articles):
+            summary.generation, summary.articles = current_id, head["article_count"]
+            summary.chunks, summary.sentences = head["chunks"], head.get("sentences", 0)
+            summary.segments = len(segments)
+            summary.reused = summary.chunks + summary.sentences
+            summary.unchanged = True
+            return summary
+        # an article added again replaces its old version, also under another path or URL with
+        # the same content (no duplicates): its old rows stay in their segment, dead
+        replaced = {a.id for a in articles if a.id in live}
+        replaced |= {old for a in articles for old in by_hash.get(a.content_hash, ())}
+        matrix = np.concatenate(matrices) if matrices else np.zeros((0, NUM_PERM), dtype="<u4")
+        stored = [aid for aid in order if aid not in replaced]
+        if replaced:
+            matrix = matrix[[i for i, aid in enumerate(order) if aid not in replaced]]
+        groups = [overrides.get(aid, live[aid][1][3]) for aid in stored]
+        position = {aid: i for i, aid in enumerate(stored)}
+        if any(g not in position or groups[position[g]] != g for g in set(groups)):
+            return None  # a group lost its first member (replaced here, say): regroup everything
+        generation = new_generation_id()
+        prepared = self._prepare(articles, summary)
+        if not prepared:
+            raise NothingIndexed(summary.skipped)
+        self._bar = _progress(len(self.cache.missing(_texts_to_embed(prepared, self.config.chunk_vectors))),
+                              enabled=self.progress)
+        try:
+            written = self._write_segment(generation, prepared, summary, False)
+            t = time.perf_counter()
+            sign(written, [article for article, _ in prepared])
+            regrouped = groups_after_add(stored, groups, [live[aid][1][4] for aid in stored], matrix, written)
+            if regrouped is None:  # checked above; never here
+                raise StoreError("the index's wire-copy groups are inconsistent: rebuild it with `cita index rebuild`")
+            fresh_group, changed = regrouped
+            for a in written:
+                a["group"] = fresh_group[a["id"]]
+            summary.grouping_s = time.perf_counter() - t
+            for aid in replaced:
+                seg, _ = live[aid]
+                dead.setdefault(seg, []).append(aid)
+                overrides.pop(aid, None)
+            for aid, g in changed.items():
+                overrides[aid] = g
+            self._write_lists(generation, generation, written)
+            segments.append({"id": generation, "chunks": summary.chunks, "sentences": summary.sentences,
+                             "list": generation})
+            gone_rows = [live[aid][1] for aid in replaced]
+            manifest = self._header(
+                fingerprint, generation, segments, head.get("background") or segments[0]["id"],
+                articles=head["article_count"] - len(replaced) + len(written),
+                chunks=head["chunks"] - sum(r[5] for r in gone_rows) + summary.chunks,
+                sentences=head.get("sentences", 0) - sum(r[6] for r in gone_rows) + summary.sentences,
+                dead=dead, groups=overrides)
+            self.store.publish(generation, manifest)
+        except BaseException:
+            self._bar(0, done=True)
+            with contextlib.suppress(Exception):
+                self.store.discard(generation)
+            raise
+        return self._published(summary, generation, manifest, written, replace=False, start=time.perf_counter())
+
+    def _header(self, fingerprint: dict, generation: str, segments: list[dict], background: str | None, *,
+                articles: int, chunks: int, sentences: int, dead: dict, groups: dict) -> dict:
+        """A generation's manifest as stored: counts and segments, no article entries (the
+        segments' lists hold them; `dead` names the listed articles that are not live,
+        `groups` the live ones whose wire-copy group changed since their list was written)."""
         return {
             **fingerprint,
             "generation": generation,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "articles": sorted(articles, key=lambda a: a["source"]),
-            "chunks": sum(a["chunks"] for a in articles),
-            "sentences": sum(a["sentences"] for a in articles),
+            "layout": LAYOUT,
+            "article_count": articles,
+            "chunks": chunks,
+            "sentences": sentences,
             "segments": segments,
             "background": background,
+            "dead": {seg: sorted(ids) for seg, ids in dead.items() if ids},
+            "groups": groups,
         }
+
+    def _encode(self, fingerprint: dict, generation: str, articles: list[dict], segments: list[dict],
+                background: str | None) -> dict:
+        """The stored manifest of a generation whose live articles are `articles` (each with its
+        segment): a segment whose list holds its live entries keeps it (the rest of the list is
+        `dead`, changed groups go in `groups`); a new segment, or one without a list (an index
+        written before lists existed), gets a list written now, kept with this generation."""
+        by_segment: dict[str, list[dict]] = {}
+        for a in articles:
+            by_segment.setdefault(a["segment"], []).append(a)
+        out, dead, groups = [], {}, {}
+        for seg in segments:
+            seg = {k: v for k, v in seg.items() if k in ("id", "chunks", "sentences", "list")}
+            mine = by_segment.get(seg["id"], [])
+            listed = None
+            if seg.get("list"):
+                listed = {a["id"]: a for a in self.store.segment_articles(seg["list"], seg["id"])}
+                if not all(a["id"] in listed and _same_entry(listed[a["id"]], a) for a in mine):
+                    listed = None
+            if listed is None:
+                self._write_lists(generation, seg["id"], mine)
+                seg["list"] = generation
+            else:
+                live = {a["id"] for a in mine}
+                dead[seg["id"]] = [aid for aid in listed if aid not in live]
+                groups.update({a["id"]: a.get("group") for a in mine
+                               if a.get("group") != listed[a["id"]].get("group")})
+            out.append(seg)
+        return self._header(fingerprint, generation, out, background, articles=len(articles),
+                            chunks=sum(a["chunks"] for a in articles),
+                            sentences=sum(a["sentences"] for a in articles), dead=dead, groups=groups)
+
+    def _write_lists(self, holder: str, segment: str, entries: list[dict]) -> None:
+        """A segment's article list and its key list (what an add looks up), in `holder`."""
+        entries = sorted(({**a, "segment": segment} for a in entries), key=lambda a: a["source"])
+        blobs = []
+        for a in entries:
+            blob = b""
+            with contextlib.suppress(ValueError, TypeError):
+                blob = base64.b64decode(a.get("minhash") or "", validate=True)
+            blobs.append(blob if len(blob) == 4 * NUM_PERM else bytes(4 * NUM_PERM))
+        keys = {"rows": [[a["id"], a["content_hash"], _digest(_meta_key(a)), a.get("group", a["id"]),
+                          a.get("published") or "", a.get("chunks", 0), a.get("sentences", 0)] for a in entries],
+                "minhash": base64.b64encode(b"".join(blobs)).decode("ascii")}
+        self.store.write_lists(holder, segment, entries, keys)
 
     def _merge(self, current_id: str, current: dict, *, everything: bool) -> BuildSummary:
         """One new segment with the live rows of the chosen segments, published (under the
@@ -338,6 +505,8 @@ class Builder:
         generation = new_generation_id()
         fingerprint = self.config.fingerprint(self.embedder)
         where = {a["id"]: a.get("segment", current_id) for a in current["articles"]}
+        for a in current["articles"]:
+            a.setdefault("segment", current_id)
         background = current.get("background") or segments[0]["id"]
         try:
             chunks_col, sentences_col, background_col = self.store.create(generation)
@@ -354,7 +523,7 @@ class Builder:
             save_table(self.store.data_dir, generation, ChunkTable.from_collection(
                 chunks_col, {a["id"]: a.get("title", "") for a in articles}))
             self.store.release(generation)
-            manifest = self._manifest(fingerprint, generation, articles, new_segments, background)
+            manifest = self._encode(fingerprint, generation, articles, new_segments, background)
             self.store.publish(generation, manifest)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -515,7 +684,7 @@ def _live_counts(manifest: dict) -> dict[str, tuple[int, int]]:
 
 def _describe(summary: BuildSummary, generation: str, manifest: dict) -> None:
     summary.generation = generation
-    summary.articles = len(manifest["articles"])
+    summary.articles = manifest["article_count"] if "article_count" in manifest else len(manifest["articles"])
     summary.chunks = manifest["chunks"]
     summary.sentences = manifest.get("sentences", 0)
     summary.segments = len(segments_of(manifest))
@@ -546,6 +715,18 @@ def _meta_key(meta: dict) -> str:
     rebuild whose loader now finds other metadata for the same text (an outlet, boilerplate
     spans) writes a new generation."""
     return json.dumps([meta.get(k) for k in _ARTICLE_KEYS], ensure_ascii=False)
+
+
+def _digest(meta_key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(meta_key.encode()).hexdigest()[:24]
+
+
+def _same_entry(listed: dict, entry: dict) -> bool:
+    """Whether a live entry is its segment's listed one (its group may have changed since)."""
+    skip = ("group", "segment")
+    return {k: v for k, v in listed.items() if k not in skip} == {k: v for k, v in entry.items() if k not in skip}
 
 
 def _loaded(article: Article) -> str:

@@ -1,12 +1,19 @@
 """Where generations of the index live: embedded Chroma under the data dir, or a Chroma server.
 
-A *generation* is one published state of the index: a manifest (the articles, the model,
-counts) naming the *segments* that hold its rows. A segment is one set of Chroma collections
-(chunks, sentences, background) written once by the build that created it and never changed
-afterwards; it takes the id of that build's generation and lives in its directory (or under its
-name on a server). A rebuild writes one segment with everything; an add writes a small new
-segment and a manifest naming the old segments plus the new one; a remove writes only a
-manifest. Builders publish by switching one pointer atomically; readers look at the pointer and
+A *generation* is one published state of the index: a manifest (the model, counts) naming the
+*segments* that hold its rows. A segment is one set of Chroma collections (chunks, sentences,
+background) written once by the build that created it and never changed afterwards; it takes
+the id of that build's generation and lives in its directory (or under its name on a server).
+Each segment has an *article list* (the manifest entries of the articles written into it, and a
+compact key list of them: ids, content hashes, groups, signatures), also written once, before
+the generation that names it is published. A generation's manifest holds no article entries:
+it names its segments, where each one's list is kept, the articles of those lists that are no
+longer live (`dead`: removed or replaced by a newer version) and the wire-copy groups that
+changed since a list was written (`groups`), so its size does not grow with the index.
+`manifest()` assembles the full manifest (every live article, as before) from these; a manifest
+written before article lists existed (every article in it) is read as it is.
+A rebuild writes one segment with everything; an add writes a small new segment, its lists and a
+small manifest naming the old segments plus the new one; a remove writes only a manifest. Builders publish by switching one pointer atomically; readers look at the pointer and
 move to the new generation when it changes. Embedded Chroma is not safe across processes
 (chroma-core/chroma #3769, #2399), so every segment has a directory of its own that is written
 by one process and only read once published.
@@ -79,7 +86,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _dumps(data: dict) -> str:
+def _dumps(data) -> str:
     """JSON text of a manifest. orjson (also Chroma's): 0.02 s for the 3 MB manifest of 2,800
     articles that every add writes, where json.dump took 0.5 s and json.dumps 0.1 s."""
     import orjson
@@ -90,7 +97,13 @@ def _dumps(data: dict) -> str:
         return json.dumps(data, ensure_ascii=False)
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def _loads(raw: bytes):
+    import orjson
+
+    return orjson.loads(raw)
+
+
+def _write_json_atomic(path: Path, data, *, sync_dir: bool = True) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     raw = _dumps(data).encode("utf-8")
     with tmp.open("wb") as f:
@@ -98,16 +111,30 @@ def _write_json_atomic(path: Path, data: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    if sync_dir:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def segments_of(manifest: dict) -> list[str]:
     """The segments a generation reads (a manifest written before segments existed: its own)."""
     return [s["id"] for s in manifest.get("segments") or [{"id": manifest["generation"]}]]
+
+
+LAYOUT = 2  # manifests with "layout": the articles live in the segments' lists
+
+
+def has_lists(manifest: dict) -> bool:
+    """Whether a stored manifest keeps its articles in the segments' lists (else in itself)."""
+    return manifest.get("layout") == LAYOUT
+
+
+def holders_of(manifest: dict) -> list[str]:
+    """The generations whose folders (or server documents) keep the segments' article lists."""
+    return [s["list"] for s in manifest.get("segments") or [] if s.get("list")] if has_lists(manifest) else []
 
 
 class Store(Protocol):
@@ -120,8 +147,13 @@ class Store(Protocol):
     data_dir: Path
 
     def current_id(self) -> str | None: ...
+    def header(self, generation: str) -> dict: ...
     def manifest(self, generation: str) -> dict: ...
     def current(self) -> tuple[str, dict]: ...
+    def current_header(self) -> tuple[str, dict]: ...
+    def segment_articles(self, holder: str, segment: str) -> list[dict]: ...
+    def segment_keys(self, holder: str, segment: str) -> dict: ...
+    def write_lists(self, holder: str, segment: str, articles: list[dict], keys: dict) -> None: ...
     def create(self, segment: str): ...
     def open(self, segment: str): ...
     def publish(self, generation: str, manifest: dict) -> None: ...
@@ -140,25 +172,75 @@ class _StoreBase:
     def current_id(self) -> str | None:  # pragma: no cover - each backend has its own
         raise NotImplementedError
 
-    def manifest(self, generation: str) -> dict:  # pragma: no cover
+    def header(self, generation: str) -> dict:  # pragma: no cover
+        """The manifest as stored (with article lists: no article entries in it)."""
         raise NotImplementedError
 
+    def _read_list(self, holder: str, segment: str, kind: str):  # pragma: no cover
+        raise NotImplementedError
+
+    def write_lists(self, holder: str, segment: str, articles: list[dict], keys: dict) -> None:  # pragma: no cover
+        """Save a segment's article list and key list in the generation `holder` being built
+        (before it is published; never changed afterwards)."""
+        raise NotImplementedError
+
+    def manifest(self, generation: str) -> dict:
+        """The full manifest of a published generation: its stored manifest with every live
+        article (`articles`, sorted by source, each with its `segment`)."""
+        head = self.header(generation)
+        if not has_lists(head):
+            return head
+        dead = head.get("dead") or {}
+        groups = head.get("groups") or {}
+        articles = []
+        for seg in head["segments"]:
+            gone = set(dead.get(seg["id"], ()))
+            for a in self.segment_articles(seg["list"], seg["id"]):
+                if a["id"] in gone:
+                    continue
+                entry = dict(a)
+                entry["segment"] = seg["id"]
+                if a["id"] in groups:
+                    entry["group"] = groups[a["id"]]
+                articles.append(entry)
+        articles.sort(key=lambda a: a["source"])
+        return {**head, "articles": articles}
+
+    def _list(self, holder: str, segment: str, kind: str):
+        """An article list (kind "articles") or key list ("keys"), remembered: lists never change."""
+        memo = self.__dict__.setdefault("_lists_memo", {})
+        key = (holder, segment, kind)
+        if key not in memo:
+            if len(memo) > 64:  # the lists of segments long merged away
+                memo.clear()
+            memo[key] = self._read_list(holder, segment, kind)
+        return memo[key]
+
+    def segment_articles(self, holder: str, segment: str) -> list[dict]:
+        return self._list(holder, segment, "articles")
+
+    def segment_keys(self, holder: str, segment: str) -> dict:
+        """{"rows": [[id, content_hash, meta digest, group, published, chunks, sentences], ...],
+        "minhash": base64 of the rows' signatures (128 little-endian uint32 each; zeros: none)}."""
+        return self._list(holder, segment, "keys")
+
     def _segments_known(self, generation: str) -> list[str]:
-        """The segments a published generation reads. Manifests never change once published, so
-        what this store read or published is remembered (an add's cleanup then reads no 3 MB
-        manifest again)."""
+        """The segments a published generation reads, and the generations keeping their lists.
+        Manifests never change once published, so what this store read or published is
+        remembered (an add's cleanup then reads no manifest again)."""
         known = self.__dict__.setdefault("_segments_memo", {})
         if generation not in known:
-            known[generation] = segments_of(self.manifest(generation))
+            self._remember(generation, self.header(generation))
         return known[generation]
 
     def _remember(self, generation: str, manifest: dict) -> dict:
         with contextlib.suppress(KeyError, TypeError):
-            self.__dict__.setdefault("_segments_memo", {})[generation] = segments_of(manifest)
+            self.__dict__.setdefault("_segments_memo", {})[generation] = segments_of(manifest) + holders_of(manifest)
         return manifest
 
     def _protected(self, current: str | None, kept: set[str]) -> set[str]:
-        """The generations to keep and every segment their manifests read."""
+        """The generations to keep, every segment their manifests read and every generation
+        keeping one of those segments' article lists."""
         keep = {g for g in (current, *kept) if g}
         for gen in list(keep):
             with contextlib.suppress(StoreError, KeyError, TypeError):
@@ -184,6 +266,13 @@ class _StoreBase:
         if gen is None:
             raise IndexMissing("there is no index yet: build it with `cita index rebuild`")
         return gen, self.manifest(gen)
+
+    def current_header(self) -> tuple[str, dict]:
+        """The current generation's stored manifest (no article entries when it has lists)."""
+        gen = self.current_id()
+        if gen is None:
+            raise IndexMissing("there is no index yet: build it with `cita index rebuild`")
+        return gen, self.header(gen)
 
 
 class LocalStore(_StoreBase):
@@ -224,12 +313,30 @@ class LocalStore(_StoreBase):
             return None
         return gen
 
-    def manifest(self, generation: str) -> dict:
+    def header(self, generation: str) -> dict:
         try:
-            return self._remember(generation, json.loads((self._dir(generation) / "manifest.json")
-                                                         .read_text(encoding="utf-8")))
+            return self._remember(generation, _loads((self._dir(generation) / "manifest.json").read_bytes()))
         except (OSError, ValueError) as e:
             raise StoreError(f"generation {generation} has no readable manifest: {e}") from None
+
+    def _list_path(self, holder: str, segment: str, kind: str) -> Path:
+        return self._dir(holder) / "lists" / f"{segment}.{kind}.json"
+
+    def _read_list(self, holder: str, segment: str, kind: str):
+        try:
+            return _loads(self._list_path(holder, segment, kind).read_bytes())
+        except (OSError, ValueError) as e:
+            raise StoreError(f"the article list of segment {segment} is unreadable: {e}") from None
+
+    def write_lists(self, holder: str, segment: str, articles: list[dict], keys: dict) -> None:
+        folder = self._dir(holder) / "lists"
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            pid_file = self._dir(holder) / "builder.pid"
+            if not (self._dir(holder) / "manifest.json").exists() and not pid_file.exists():
+                pid_file.write_text(str(os.getpid()))  # a remove's generation: no segment, lists only
+        _write_json_atomic(self._list_path(holder, segment, "articles"), articles, sync_dir=False)
+        _write_json_atomic(self._list_path(holder, segment, "keys"), keys)
 
     @contextlib.contextmanager
     def _leases_lock(self, exclusive: bool):
@@ -447,11 +554,23 @@ class ServerStore(_StoreBase):
             return None
         return (got["metadatas"][0] or {}).get("generation") or None
 
-    def manifest(self, generation: str) -> dict:
+    def header(self, generation: str) -> dict:
         got = self._call(lambda: self._meta().get(ids=[f"manifest:{generation}"], include=["documents"]))
         if not got["ids"]:
             raise StoreError(f"generation {generation} has no manifest on the {self.description}")
         return self._remember(generation, json.loads(got["documents"][0]))
+
+    def _read_list(self, holder: str, segment: str, kind: str):
+        got = self._call(lambda: self._meta().get(ids=[f"list:{holder}:{segment}:{kind}"], include=["documents"]))
+        if not got["ids"]:
+            raise StoreError(f"the article list of segment {segment} is missing on the {self.description}")
+        return json.loads(got["documents"][0])
+
+    def write_lists(self, holder: str, segment: str, articles: list[dict], keys: dict) -> None:
+        meta = self._meta()
+        self._call(meta.upsert, ids=[f"list:{holder}:{segment}:{k}" for k in ("articles", "keys")],
+                   documents=[_dumps(articles), _dumps(keys)],
+                   metadatas=[{"holder": holder}, {"holder": holder}], embeddings=[[0.0, 0.0], [0.0, 0.0]])
 
     def create(self, generation: str):
         return tuple(_Guarded(self, self._call(lambda k=k: self._client().create_collection(
@@ -471,6 +590,8 @@ class ServerStore(_StoreBase):
         for kind in KINDS:
             with contextlib.suppress(StoreError):
                 self._call(self._client().delete_collection, self._name(generation, kind))
+        with contextlib.suppress(StoreError):
+            self._call(self._meta().delete, where={"holder": generation})
 
     def publish(self, generation: str, manifest: dict) -> None:
         meta = self._meta()
@@ -491,16 +612,19 @@ class ServerStore(_StoreBase):
         current = self.current_id()
         meta = self._meta()
         published = set()
+        holders = set()
         got = self._call(meta.get, include=["metadatas"])
         for mid, md in zip(got["ids"], got["metadatas"]):
             if mid.startswith("manifest:"):
                 published.add(mid[len("manifest:"):])
+            elif mid.startswith("list:"):
+                holders.add((md or {}).get("holder") or mid.split(":")[1])
         older = sorted(g for g in published if g != current and g < (current or "~"))
         kept = set(older[-keep:]) if keep else set()
         protected = self._protected(current, kept)
         removed = []
         cutoff = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() - 3600))
-        for gen in sorted(set(self.generation_ids()) | published):
+        for gen in sorted(set(self.generation_ids()) | published | holders):
             if gen in protected:
                 continue
             if gen not in published and gen > cutoff:
@@ -508,6 +632,8 @@ class ServerStore(_StoreBase):
             for kind in KINDS:
                 with contextlib.suppress(StoreError):
                     self._call(self._client().delete_collection, self._name(gen, kind))
+            if gen in holders:
+                self._call(meta.delete, where={"holder": gen})
             if gen in published:
                 self._call(meta.delete, ids=[f"manifest:{gen}"])
             removed.append(gen)

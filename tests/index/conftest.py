@@ -128,8 +128,9 @@ def live_rows(store, generation: str | None = None, *, embeddings: bool = False)
 
 
 def kept_dirs(store) -> set[str]:
-    """What cleanup may leave: the current generation, one older one, and their segments."""
-    from index.store import segments_of
+    """What cleanup may leave: the current generation, one older one, their segments and the
+    generations keeping those segments' article lists."""
+    from index.store import holders_of, segments_of
 
     current = store.current_id()
     older = [g for g in store.generation_ids() if g < current]
@@ -137,4 +138,5 @@ def kept_dirs(store) -> set[str]:
     for gen in [current] + [g for g in older[-1:] if (store.data_dir / "generations" / g / "manifest.json").exists()]:
         keep.add(gen)
         keep.update(segments_of(store.manifest(gen)))
+        keep.update(holders_of(store.header(gen)))
     return keep

@@ -114,3 +114,32 @@ def test_the_same_text_under_two_links_is_indexed_once_with_both_links(tmp_path)
     entry = articles[0].meta()
     [link] = copies_of({entry["id"]: entry}, entry["id"])
     assert link["source"] == "https://diario.example/amp/huelga" and link["published"] == "2026-01-14"
+
+
+def test_an_add_from_the_key_lists_finds_the_groups_a_full_regroup_finds():
+    """groups_after_add (an add to an index with article lists: stored ids, groups, dates and
+    signatures only, no entries) gives the groups of regrouping everything, also when an
+    earlier copy arrives after later ones (the kept copies change group)."""
+    import base64
+
+    import numpy as np
+
+    from index.annotate import groups_after_add
+
+    _, entries = _entries()
+    regrouped = 0
+    for order in (entries, entries[::-1]):
+        for cut in range(1, len(order)):
+            kept = [dict(e) for e in order[:cut]]
+            kept_groups = group_articles(kept)
+            matrix = np.stack([np.frombuffer(base64.b64decode(e["minhash"]), dtype="<u4") for e in kept])
+            added = [{k: v for k, v in e.items() if k != "group"} for e in order[cut:]]
+            fresh, changed = groups_after_add([e["id"] for e in kept], [kept_groups[e["id"]] for e in kept],
+                                              [e.get("published", "") for e in kept], matrix, added)
+            after = {e["id"]: changed.get(e["id"], kept_groups[e["id"]]) for e in kept} | fresh
+            assert after == group_articles(order), cut
+            assert all(kept_groups[aid] != g for aid, g in changed.items())
+            regrouped += len(changed)
+    assert regrouped, "no add moved a kept copy to an earlier copy's group"
+    # stored groups that are not what a regroup leaves (a group without its first member)
+    assert groups_after_add(["a", "b"], ["x", "x"], ["", ""], np.zeros((2, 128), dtype="<u4"), []) is None

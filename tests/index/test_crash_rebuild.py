@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from index.store import LocalStore
 from tests import reliability
 from tests.reliability_corpus import (
     CITIES, N_ARTICLES, copy_index, corpus_index, current_generation, stored_rows, write_corpus,
@@ -68,7 +69,7 @@ def check_generation(data_dir: Path, texts: dict[str, str], status: dict) -> int
     """The published generation against its manifest and the article texts it was built from;
     returns the number of rows missing, duplicated or wrong (0 when all is well)."""
     gen = status["generation"]
-    manifest = json.loads((data_dir / "generations" / gen / "manifest.json").read_text())
+    manifest = LocalStore(data_dir).manifest(gen)  # (its articles are in its segments' lists)
     rows = stored_rows(data_dir, gen)
     by_id = {a["id"]: a for a in manifest["articles"]}
     bad = 0
@@ -211,7 +212,7 @@ def check_live(data_dir: Path, question: str) -> tuple[str, int]:
     gen = current_generation(data_dir)
     assert status["generation"] == gen and answer["generation"] == gen
     assert not answer["abstained"] and answer["citations"]
-    manifest = json.loads((data_dir / "generations" / gen / "manifest.json").read_text())
+    manifest = LocalStore(data_dir).manifest(gen)  # (its articles are in its segments' lists)
     rows = stored_rows(data_dir, gen)
     bad = 0
     for kind in ("chunks", "sentences"):
@@ -309,7 +310,7 @@ def test_adds_refreshes_and_merges_killed_at_random_moments_never_lose_or_duplic
         assert done.returncode == 0, done.stderr
         gen, bad = check_live(data, question)
         assert bad == 0
-        manifest = json.loads((data / "generations" / gen / "manifest.json").read_text())
+        manifest = LocalStore(data).manifest(gen)
         sources = [a["source"] for a in manifest["articles"]]
         assert sorted(s for s in sources if s.startswith(server.base)) == sorted(link for _, link in items), \
             "every entry indexed exactly once"
@@ -320,8 +321,7 @@ def test_adds_refreshes_and_merges_killed_at_random_moments_never_lose_or_duplic
 
     # merges killed at random moments; a complete one keeps exactly the rows readers saw
     seen = Counter(stored_rows(data, current_generation(data))["chunks"])
-    segments_before = len(json.loads((data / "generations" / current_generation(data) / "manifest.json")
-                                     .read_text())["segments"])
+    segments_before = len(LocalStore(data).header(current_generation(data))["segments"])
     assert segments_before > 1
     span = max(timed(("index", "merge"), copy_index(data, tmp_path / "probe")), 0.5)
     for trial in range(KILLS // 4):
