@@ -195,8 +195,10 @@ def load_file(path: Path, *, max_bytes: int, key: str | None = None,
     return [make_article(key=key, title=title, text=text, source=source)], []
 
 
-def parse_html(html: str, *, source: str, key: str | None = None) -> tuple[list[Article], list[Skipped]]:
-    """The main text and metadata of a web page, extracted by trafilatura."""
+def parse_html(html: str, *, source: str, key: str | None = None,
+               outlet: str = "") -> tuple[list[Article], list[Skipped]]:
+    """The main text and metadata of a web page, extracted by trafilatura. `outlet`: who
+    published it when the page's metadata does not say (a feed's title), before the URL's site."""
     import trafilatura
 
     try:
@@ -215,10 +217,19 @@ def parse_html(html: str, *, source: str, key: str | None = None) -> tuple[list[
         return [], [Skipped(source, "no article text found in the page")]
     url = data.get("url") or ""
     shown = url if url.startswith("http") else source
+    sitename = data.get("sitename") or ""
+    if outlet and sitename in (_url_site(url), _url_site(source)):
+        sitename = ""  # trafilatura's fallback, the URL's host: not the page's own metadata
     article = make_article(key=key or shown, title=data.get("title") or "", text=text, source=shown,
                            published=data.get("date") or "", author=data.get("author") or "",
-                           outlet=data.get("sitename") or "")
+                           outlet=sitename or outlet)
     return [article], []
+
+
+def _url_site(url: str) -> str:
+    """The site name trafilatura gives a page whose metadata names none (its URL's host)."""
+    m = re.match(r"https?://(?:www\.|w[0-9]+\.)?([^/]+)", url or "")
+    return m.group(1) if m else ""
 
 
 def parse_jsonl(text: str, *, source: str) -> tuple[list[Article], list[Skipped]]:

@@ -57,7 +57,7 @@ class Entry:
 
 @dataclass
 class Parsed:
-    title: str
+    title: str  # the feed's own title ("" when it has none)
     entries: list[Entry]
     kind: str  # "rss20", "atom10", "json", ...
 
@@ -129,7 +129,7 @@ def parse_feed(body: bytes, url: str) -> Parsed:
         entries.append(Entry(link=urllib.parse.urljoin(url, link) if link else "", title=e.get("title", ""),
                              published=_iso(e.get("published_parsed") or e.get("updated_parsed")),
                              author=e.get("author", "")))
-    return Parsed(parsed.feed.get("title", "") or url, entries, parsed.get("version", "?"))
+    return Parsed(" ".join(str(parsed.feed.get("title", "") or "").split()), entries, parsed.get("version", "?"))
 
 
 def _parse_json_feed(body: bytes, url: str) -> Parsed:
@@ -156,7 +156,7 @@ def _parse_json_feed(body: bytes, url: str) -> Parsed:
                              title=str(item.get("title") or ""),
                              published=published[:10] if isinstance(published, str) else "",
                              author=str(author or "")))
-    return Parsed(str(data.get("title") or url), entries, "json")
+    return Parsed(" ".join(str(data.get("title") or "").split()), entries, "json")
 
 
 def _iso(parsed_time) -> str:
@@ -270,7 +270,7 @@ def add_feed(data_dir: Path, fetcher: Fetcher, url: str) -> tuple[dict, bool]:
         existing = next((f for f in feeds if f["url"] == feed_url), None)
         if existing:
             return existing, False
-        feed = {"url": feed_url, "title": parsed.title[:200], "home": url if url != feed_url else "",
+        feed = {"url": feed_url, "title": (parsed.title or feed_url)[:200], "home": url if url != feed_url else "",
                 "added": _now(), "etag": "", "modified": "", "last_refresh": "", "last_result": "", "seen": []}
         feeds.append(feed)
         feeds_file.save(feeds)
@@ -410,7 +410,8 @@ def _refresh_one(feed: dict, fetcher: Fetcher, report: FeedReport, seen: set[str
             plan["seen"].append(entry.link)  # it will not become one
             continue
         html = _decode_html(page.body, page.charset, lenient=True) or ""
-        got, skipped = parse_html(html, source=page.url, key=entry.link)
+        # a page whose metadata names no site is credited to the feed's title (its outlet)
+        got, skipped = parse_html(html, source=page.url, key=entry.link, outlet=parsed.title)
         if not got:
             report.failed.append((entry.link, skipped[0].reason if skipped else "no article text"))
             plan["seen"].append(entry.link)  # the same page will not get text by itself
