@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.hash:
         index, embedder = hash_index(args.articles)
+    elif args.adds:
+        # the 10,000-chunk index is only read and copied (with_adds), never written: no
+        # unchanged rebuild on it, no embedding cache opened in it
+        embedder = make_embedder(settings_for(big_dirs(args.articles)[1]))
+        index = existing_index(big_dirs(args.articles)[1])
     else:
         embedder = make_embedder(settings_for(big_dirs(args.articles)[1]))
         index = ensure_big_index(embedder, articles=args.articles)
@@ -157,12 +162,29 @@ def hash_index(articles: int) -> tuple[dict, object]:
             "distinct_embeddings": built.embedded}, embedder
 
 
+def existing_index(data_dir: Path) -> dict:
+    """What a built index holds, read from its current manifest alone (nothing in it is opened
+    for writing); SystemExit when there is none."""
+    from index.store import LocalStore, StoreError
+
+    try:
+        generation, head = LocalStore(data_dir).current_header()
+    except StoreError as e:
+        raise SystemExit(f"no index in {data_dir} ({e}): build it first with bench/answer_latency.py") from None
+    articles = head["article_count"] if "article_count" in head else len(head["articles"])
+    return {"articles": articles, "chunks": head["chunks"], "sentences": head.get("sentences", 0),
+            "data_dir": Path(data_dir), "distinct_embeddings": None, "generation": generation}
+
+
 def with_adds(index: dict, embedder, adds: int, articles: int) -> dict:
     """A copy of the index with `adds` separate one-article adds (new articles of the corpus
-    generator), as `cita index add` makes them."""
+    generator), as `cita index add` makes them. The index itself is only read: everything is
+    written in the copy (also the article lists an index written before them gets on its first
+    add)."""
     import json
     import shutil
 
+    from bench.common import cached_vectors
     from bench.corpus import make_articles
     from cita.app import make_builder
 
@@ -170,6 +192,8 @@ def with_adds(index: dict, embedder, adds: int, articles: int) -> dict:
     data = src.with_name(src.name + f"-adds{adds}")
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(src, data, ignore=shutil.ignore_patterns("readers", "*.lock", "trash"))
+    if index.get("distinct_embeddings") is None:  # counted in the copy, before its adds
+        index = {**index, "distinct_embeddings": cached_vectors(data)}
     folder = data.with_name(data.name + "-articles")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
