@@ -210,11 +210,13 @@ class _StoreBase:
         """An article list (kind "articles") or key list ("keys"), remembered: lists never change."""
         memo = self.__dict__.setdefault("_lists_memo", {})
         key = (holder, segment, kind)
-        if key not in memo:
+        found = memo.get(key)
+        if found is None:
+            found = self._read_list(holder, segment, kind)
             if len(memo) > 64:  # the lists of segments long merged away
                 memo.clear()
-            memo[key] = self._read_list(holder, segment, kind)
-        return memo[key]
+            memo[key] = found
+        return found
 
     def segment_articles(self, holder: str, segment: str) -> list[dict]:
         return self._list(holder, segment, "articles")
