@@ -34,6 +34,9 @@ TERM_WEIGHT_CROSS = 0.02  # across languages only names and cognates match: a we
 TYPE_WEIGHT = 0.05
 OUTLET_WEIGHT = 0.05
 SECOND_QUOTE_MARGIN = 0.10
+# a third article's sentence within this of the second is quoted too: where many outlets cover
+# one story, the ranking often cannot tell the second-best source from the third
+THIRD_QUOTE_MARGIN = 0.04
 SAME_LANGUAGE_MARGIN = 0.04
 SAME_CONTENT = 0.88
 # "not stated": no sentence holding the asked-for type comes within this margin of the best one
@@ -114,8 +117,11 @@ def candidates(question: str, asked: Asked, passages: list[Passage], articles: d
     top = max(_rank_score(p) for p in passages)
     q_lang = guess_language(question)
     terms = question_terms(question, idf)
-    names = question_names(question, idf) + [w for w in asked.of if idf(w) > 0]
-    sources = source_names(articles) if asked.about_source else set()
+    all_sources = source_names(articles)
+    # the outlet a question names ("Según Crónica Atlántica") is not a name the answer must hold
+    outlet_words = {w for name in all_sources for w in name.split()}
+    names = [n for n in question_names(question, idf) if n not in outlet_words] + [w for w in asked.of if idf(w) > 0]
+    sources = all_sources if asked.about_source else set()
     total = sum(terms.values()) or 1.0
     seen: set[tuple[str, tuple[int, int]]] = set()
     out: list[Candidate] = []
@@ -179,8 +185,9 @@ def stated(asked: Asked, ranked: list[Candidate]) -> bool:
 
 
 def choose(question: str, ranked: list[Candidate]) -> list[Candidate]:
-    """The best one or two sentences: the best, in the question's language when one says the
-    same thing nearly as well, and a second one close behind from elsewhere."""
+    """The best one to three sentences: the best, in the question's language when one says the
+    same thing nearly as well, a second one close behind from elsewhere, and a third from another
+    article when it comes as close as the second."""
     if not ranked:
         return []
     best = ranked[0]
@@ -196,12 +203,18 @@ def choose(question: str, ranked: list[Candidate]) -> list[Candidate]:
     for c in ranked:
         if c is best or best.score - c.score > SECOND_QUOTE_MARGIN:
             continue
-        if c.passage.chunk.article_id == best.passage.chunk.article_id and _overlaps(c.span, best.span):
+        if len(picked) == 2:  # a third quote: another article's, as close as the second
+            if picked[1].score - c.score > THIRD_QUOTE_MARGIN:
+                break
+            if c.passage.chunk.article_id in {p.passage.chunk.article_id for p in picked}:
+                continue
+        if any(c.passage.chunk.article_id == p.passage.chunk.article_id and _overlaps(c.span, p.span) for p in picked):
             continue
-        if c.passage.chunk.article_id != best.passage.chunk.article_id and _same_content(best, c):
+        if any(c.passage.chunk.article_id != p.passage.chunk.article_id and _same_content(p, c) for p in picked):
             continue  # the same sentence in a wire copy
         picked.append(c)
-        break
+        if len(picked) == 3:
+            break
     return picked
 
 

@@ -129,3 +129,25 @@ def test_query_vector_for_a_follow_up_leans_on_the_context(e5):
     with_context = query_vector(e5, "and where?", ["When is the security meeting?"])
     assert abs(float(np.linalg.norm(with_context)) - 1.0) < 1e-5
     assert float(plain @ with_context) < 0.999
+
+
+def _candidate(article, start, score, vector):
+    from answer.ranking import Candidate
+
+    p = _passage(article, start, start + 40, "x" * 40, 1.0)
+    p.sentence_vectors[(start, start + 40)] = np.asarray(vector, dtype=np.float32)
+    return Candidate(p, (start, start + 40), (start, start + 40), f"sentence {article}{start}", score, False)
+
+
+def test_a_third_source_is_quoted_when_it_comes_as_close_as_the_second():
+    from answer.ranking import THIRD_QUOTE_MARGIN, choose
+
+    e = np.eye(4)
+    close = [_candidate("a", 0, 1.00, e[0]), _candidate("b", 0, 0.95, e[1]),
+             _candidate("c", 0, 0.95 - THIRD_QUOTE_MARGIN / 2, e[2])]
+    assert [c.passage.chunk.article_id for c in choose("¿Qué pasó?", close)] == ["a", "b", "c"]
+    far = close[:2] + [_candidate("c", 0, 0.95 - 2 * THIRD_QUOTE_MARGIN, e[2])]
+    assert [c.passage.chunk.article_id for c in choose("¿Qué pasó?", far)] == ["a", "b"]
+    # a third sentence of an article already quoted, or a copy of a quoted sentence, is not added
+    same = close[:2] + [_candidate("a", 100, 0.94, e[2]), _candidate("d", 0, 0.94, e[1])]
+    assert [c.passage.chunk.article_id for c in choose("¿Qué pasó?", same)] == ["a", "b"]

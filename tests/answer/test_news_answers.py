@@ -69,7 +69,7 @@ def test_who_said_names_the_speaker(news_answerer, texts):
 def test_a_question_naming_an_outlet_quotes_that_outlet(news_answerer, texts):
     answer = news_answerer.ask("Según Crónica Atlántica, ¿quién dijo que se había cumplido el objetivo técnico "
                                "de las pruebas?")
-    assert not answer.abstained
+    assert not answer.abstained, (answer.reason, answer.answer)
     check_quotes(answer, texts)
     first = answer.citations[0]
     assert first.outlet == "Crónica Atlántica"
