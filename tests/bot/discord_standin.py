@@ -9,7 +9,7 @@ heartbeat with the time it arrived, so tests can assert on what the bot really s
 It runs on its own thread and event loop; the test thread drives it with blocking calls
 (`user_message`, `slash`, `react`, `wait_for`), and the bot runs in yet another thread, exactly
 as it would against Discord. Nothing waits by sleeping: `wait_for` / `wait_until` wake on each
-request, and `BotRunner.settle` (built on `StandIn.delivered`) returns once the bot has finished
+request, and `BotRunner.settle` (built on `StandIn.send_barrier`) returns once the bot has finished
 with everything sent to it, for asserting that nothing more comes.
 
 One server ("guild") with four text channels: #general, #other, #no-embeds (the bot may not
@@ -72,7 +72,7 @@ MESSAGE_CONTENT_INTENT = 1 << 15
 
 _counter = itertools.count(1)
 
-# a dispatch no client knows (see StandIn.delivered)
+# a dispatch no client knows (see StandIn.send_barrier)
 BARRIER_EVENT = "CITA_STANDIN_BARRIER"
 
 
@@ -132,7 +132,6 @@ class Session:
     seq: int = 0
     identified: bool = False
     heartbeats: list[float] = field(default_factory=list)
-    acked_seq: int = 0  # the highest sequence number the client's heartbeats reported
     transport: object = None
     dropped: bool = False  # cut by drop_gateway()
     session_id: str = ""
@@ -306,26 +305,23 @@ class StandIn:
                     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
                 self._cond.wait(min(left, 0.2))
 
-    def delivered(self, timeout: float = 30.0) -> None:
-        """Returns once the bot has read every event dispatched to it so far and done with each what
-        discord.py does on receipt (parsed it, started its listeners). Each live connection gets a
-        no-op dispatch (an event type the client does not know and must ignore, as it does the
-        ones Discord adds) and a heartbeat request (op 1, which Discord may send at any time).
-        A connection's events are read one at a time, in order, so a heartbeat that reports the
-        no-op's sequence number proves every event before it has been handled."""
+    def send_barrier(self) -> int:
+        """Dispatch, on every live connection, an event type no client knows (and must ignore, as it
+        does the ones Discord adds); returns how many. A connection's events are read one at a
+        time, in order: once the client has read this one, it has handled every event before it
+        as far as discord.py does on receipt (parsed it, started its listeners). See
+        BotRunner.settle. (Not a heartbeat request, op 1: discord.py answers those through its
+        gateway rate limiter, 110 sends a minute, and stops reading events while it waits.)"""
 
         async def mark():
-            marks = []
+            n = 0
             for s in self.sessions:
                 if s.live:
                     await self._dispatch(BARRIER_EVENT, {}, s)
-                    marks.append((s, s.seq))
-                    await s.ws.send_str(json.dumps({"op": 1, "d": None}))
-            return marks
+                    n += 1
+            return n
 
-        marks = self.call(mark())
-        self.wait_until(lambda: all(s.acked_seq >= seq for s, seq in marks), timeout,
-                        "the bot to read every event sent to it")
+        return self.call(mark())
 
     def find(self, method: str, pattern: str) -> list[Recorded]:
         """Requests the stand-in answered (not those it failed on purpose, see `fail_next`)."""
@@ -648,10 +644,9 @@ class StandIn:
                 continue
             payload = json.loads(msg.data)
             op, d = payload.get("op"), payload.get("d")
-            if op == 1:  # heartbeat: d is the client's last sequence number
+            if op == 1:  # heartbeat
                 with self._cond:
                     session.heartbeats.append(time.monotonic())
-                    session.acked_seq = max(session.acked_seq, d if isinstance(d, int) else 0)
                     self._cond.notify_all()
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:  # identify
@@ -1149,6 +1144,8 @@ class BotRunner:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._barriers = 0  # the stand-in's barrier events the client has read (see settle)
+        self._barrier_read = threading.Condition()
 
     @property
     def cog(self):
@@ -1166,6 +1163,7 @@ class BotRunner:
             self.loop = asyncio.get_running_loop()
             self.client = await create_bot(self.settings, answerer=self.answerer,
                                            builder_factory=self.builder_factory, **self.client_kwargs)
+            self.client.add_listener(self._on_socket_event_type, "on_socket_event_type")
             ready.set()
             async with self.client:
                 await self.client.start(self.settings.discord_token.get_secret_value())
@@ -1190,16 +1188,29 @@ class BotRunner:
         self.standin.wait_until(lambda: self.client.is_ready(), timeout, "the bot's on_ready")
         return self
 
+    async def _on_socket_event_type(self, event: str) -> None:
+        # discord.py dispatches this as it starts reading each event, after every earlier one
+        if event == BARRIER_EVENT:
+            with self._barrier_read:
+                self._barriers += 1
+                self._barrier_read.notify_all()
+
     def settle(self, timeout: float = 60.0) -> None:
         """Returns once the bot has finished with everything sent to it so far: every event read
-        (`StandIn.delivered`) and every listener and slash command it started done, including the
-        events its own requests caused (its messages coming back as MESSAGE_CREATE). What it has
-        not sent by then it will not send: a test asserts "nothing more" after this, not after a
-        sleep. Background work that no event started (the command sync, the feed refresh) is
-        not waited for."""
+        (it has read the barrier the stand-in sent after them, `StandIn.send_barrier`) and every
+        listener and slash command it started done, including the events its own requests
+        caused (its messages coming back as MESSAGE_CREATE). What it has not sent by then it will
+        not send: a test asserts "nothing more" after this, not after a sleep. Background work
+        that no event started (the command sync, the feed refresh) is not waited for."""
         deadline = time.monotonic() + timeout
         while True:
-            self.standin.delivered(max(1.0, deadline - time.monotonic()))
+            with self._barrier_read:
+                target = self._barriers
+            target += self.standin.send_barrier()
+            with self._barrier_read:
+                if not self._barrier_read.wait_for(lambda: self._barriers >= target,
+                                                   max(1.0, deadline - time.monotonic())):
+                    raise AssertionError(f"the bot did not read the events sent to it within {timeout} s")
             seen = self.standin.dispatched
             done = asyncio.run_coroutine_threadsafe(_handlers_done(), self.loop)
             try:

@@ -224,6 +224,7 @@ def test_the_bot_replies_to_any_message_within_limits_and_pings_nobody(live_bot,
             bot_replied(standin, {**follow, "id": follow["channel_id"]})
     else:
         bot_replied(standin, standin.user_message(content))
+    runner.settle()  # every piece of this reply is out (and whatever a chat message made it do)
     check_everything_sent(standin)
     assert runner.error is None
 
