@@ -110,6 +110,10 @@ _MEASURE_QS = [
     (re.compile(r"\b(?:cuanto tiempo|how much time)\b"), frozenset(_TIME)),
 ]
 
+_SHARE_WORDS = set(("most all half much large vast majority part parts portion share none little few "
+                    "mayoria mayor parte partes mitad gran grandes amplia amplias amplio amplios buena "
+                    "todo toda todos todas ninguno ninguna poco poca pocos pocas").split())
+
 # words for one counted thing, in both languages
 _GROUPS = [("police", "policemen", "officers", "agents", "policias", "agentes", "uniformados"),
            ("arrested", "arrests", "detained", "detainees", "detenidos", "detenciones", "arrestados",
@@ -186,6 +190,7 @@ class Asked:
     condition: bool = False
     year: bool = False  # "in what year": a year or an era answers, "this year" does not
     clock: bool = False  # "at what time": a time of day answers ("a las 20:00", "at 8 p.m.", "at noon")
+    share: bool = False  # "how much of": a number, or words of quantity ("most", "la mitad", "amplias zonas")
     units: frozenset = frozenset()  # "how long": a number of these units ("612 kilómetros") answers
     duration: bool = False  # "how long did it last": also "until...", or a date it ended
 
@@ -251,6 +256,9 @@ def analyse(question: str) -> Asked:
                 asked.of = [m2.group(1)]
         elif _MONEY_Q.search(q) and re.search(r"\b(?:how much|cuanto|cuanta|que precio|what price)\b", q):
             asked.counted = ["$money"]
+        # "how much of it has been left undeveloped?": a share, often given in words ("amplias zonas")
+        asked.share = bool(re.search(r"\b(?:how much of|what (?:part|share|proportion|portion) of|"
+                                     r"que (?:parte|proporcion|porcion) de|cuanto de)\b", q))
     return asked
 
 
@@ -267,6 +275,8 @@ def has_type(sentence: str, asked: Asked, *, same_language: bool = True) -> bool
         # across languages the counted noun is looked for only when its translation is known
         # ("arrested" / "detenidos"): "points" may be "puntos", which no table here holds
         known = same_language or asked.counted == ["$money"] or any(c in _SYNONYMS for c in asked.counted)
+        if asked.share and _SHARE_WORDS & set(_WORD.findall(fold(sentence))):
+            return True
         if asked.units:  # "how long did it last": "until the end of the parliament" answers too
             return has_measure(sentence, asked.units) or asked.duration and (
                 has_date(sentence) or bool(re.search(r"\b(?:hasta|until|till)\b", fold(sentence))))

@@ -138,3 +138,11 @@ def test_at_what_time_wants_a_time_of_day():
     assert has_type("Los cortes se aplicarán entre las 20:00 y las 8:00.", asked, same_language=False)
     assert not has_type("El Gobierno anunció este lunes los cortes.", asked, same_language=False)
     assert not analyse("What time frame does the war cover?").clock
+
+
+def test_how_much_of_is_answered_by_words_of_quantity():
+    asked = analyse("How much of southern California has been left undeveloped?")
+    assert has_type("El sur de California alberga además amplias zonas que no se han urbanizado.", asked,
+                    same_language=False)
+    assert not has_type("El sur de California alberga grandes ciudades.", analyse("How many cities are there?"),
+                        same_language=False)
