@@ -65,10 +65,13 @@ Send = Callable[..., Awaitable["discord.Message | None"]]
 
 
 async def send_replies(items: list[replies.Reply], send: Send, *, first: Send | None = None,
+                       on_sent: Callable[[discord.Message], None] | None = None,
                        **first_kwargs) -> list[discord.Message]:
     """Send `items` one message each, with nothing allowed to ping. `first` sends the first item
     when it goes elsewhere (an interaction's original response); `first_kwargs` go with it only
-    (a reply reference). Returns the messages sent (those the send call returned)."""
+    (a reply reference); `on_sent` is called with each message as soon as it is sent (a 👍 on the
+    first piece of a long answer may come before the last piece is out). Returns the messages
+    sent (those the send call returned)."""
     sent = []
     for i, item in enumerate(items):
         kwargs = {"allowed_mentions": NO_MENTIONS}
@@ -81,6 +84,8 @@ async def send_replies(items: list[replies.Reply], send: Send, *, first: Send | 
         message = await ((first or send) if i == 0 else send)(**kwargs)
         if message is not None:
             sent.append(message)
+            if on_sent is not None:
+                on_sent(message)
     return sent
 
 
@@ -438,7 +443,7 @@ class CitaCog(commands.Cog, name="Cita"):
             answer, error = await self.answer_or_error(question, context, message.created_at.date())
         items = [replies.text_reply(error)] if answer is None else self.render(answer, plan.embeds)
         try:
-            sent = await send_replies(items, target.send, **self._reference(reference))
+            await send_replies(items, target.send, on_sent=self._remembering(answer), **self._reference(reference))
         except discord.HTTPException as e:
             log.warning("could not send the answer to %s: %s", target.id, e)
             if e.code in AUTOMOD_CODES:
@@ -452,8 +457,13 @@ class CitaCog(commands.Cog, name="Cita"):
             else:
                 await self.send_text(channel, text, reference=message)
             return
-        if answer is not None:
-            self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
+
+    def _remembering(self, answer) -> Callable[[discord.Message], None] | None:
+        """What remembers each message of an answer for its 👍/👎 as it is sent."""
+        if answer is None:
+            return None
+        answered = AnsweredQuestion.from_answer(answer)
+        return lambda message: self.feedback.remember_answer([message.id], answered)
 
     async def _open_thread(self, message: discord.Message, question: str,
                            context: list[str] | None = None) -> discord.Thread | None:
@@ -539,7 +549,8 @@ class CitaCog(commands.Cog, name="Cita"):
                                functools.partial(interaction.response.send_message, ephemeral=True))
 
     async def _respond(self, interaction: discord.Interaction, items: list[replies.Reply], *,
-                       ephemeral: bool = False) -> list[discord.Message]:
+                       ephemeral: bool = False,
+                       on_sent: Callable[[discord.Message], None] | None = None) -> list[discord.Message]:
         """After a defer: the first piece replaces the "thinking" message (edit_original_response,
         Discord's supported way), the rest are follow-ups. Once the 15-minute token has expired,
         everything goes to the channel instead, when the bot may post there (never for a private
@@ -548,7 +559,7 @@ class CitaCog(commands.Cog, name="Cita"):
             try:
                 return await send_replies(
                     items, functools.partial(interaction.followup.send, wait=True, ephemeral=ephemeral),
-                    first=interaction.edit_original_response)
+                    first=interaction.edit_original_response, on_sent=on_sent)
             except discord.HTTPException as e:
                 if e.code not in TOKEN_GONE:
                     raise
@@ -565,7 +576,10 @@ class CitaCog(commands.Cog, name="Cita"):
             return []
         note = replies.text_reply(f"{interaction.user.mention}, here is the result of your "
                                   f"/{getattr(interaction.command, 'name', 'command')}:")
-        return (await send_replies([note, *items], channel.send))[1:]
+        sent = (await send_replies([note, *items], channel.send))[1:]
+        for message in sent if on_sent is not None else ():
+            on_sent(message)
+        return sent
 
     async def _admit(self, interaction: discord.Interaction, text: str):
         """The checks /ask and /timeline share: DMs, channels, stopping, the question itself,
@@ -608,8 +622,7 @@ class CitaCog(commands.Cog, name="Cita"):
                 await self._respond(interaction, [replies.text_reply(error)])
                 return
             # an interaction's messages need no Embed Links (only channel messages do)
-            sent = await self._respond(interaction, self.render(answer, True))
-            self.feedback.remember_answer([m.id for m in sent], AnsweredQuestion.from_answer(answer))
+            sent = await self._respond(interaction, self.render(answer, True), on_sent=self._remembering(answer))
             app = interaction.app_permissions
             if (not in_bot_thread and self.settings.answer_in_threads and sent
                     and isinstance(channel, discord.TextChannel)

@@ -75,3 +75,32 @@ def test_reactions_on_an_answer_in_discord_are_recorded(settings_for, seed_data_
     finally:
         runner.stop()
         standin.stop()
+
+
+def test_each_piece_of_a_long_answer_is_rateable_as_soon_as_it_is_sent(tmp_path):
+    """A 👍 on the first message of a three-message answer, given while the rest is still being
+    sent, is recorded: each message is remembered when it is sent, not after the last one."""
+    import asyncio
+    import types
+
+    from bot import replies
+    from bot.cog import send_replies
+
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    answered = AnsweredQuestion.from_answer(an_answer())
+    rated_before_the_rest = []
+
+    async def send(**kwargs):
+        n = len(rated_before_the_rest) + 1
+        if n > 1:  # a reader reacts to the first piece while this one is being sent
+            rated_before_the_rest.append(log.record(message_id=101, emoji="👍", user_id=1, channel_id=2,
+                                                    guild_id=3) is not None)
+        else:
+            rated_before_the_rest.append(None)
+        return types.SimpleNamespace(id=100 + n)
+
+    items = [replies.text_reply(f"part {i}") for i in range(3)]
+    sent = asyncio.run(send_replies(items, send, on_sent=lambda m: log.remember_answer([m.id], answered)))
+    assert [m.id for m in sent] == [101, 102, 103]
+    assert rated_before_the_rest[1:] == [True, True]
+    assert len(read_feedback(tmp_path / "feedback.jsonl")) == 2
