@@ -380,11 +380,16 @@ def resolve(expression: str, today: Date) -> Window | None:
     return found
 
 
+# "Mercados Hoy", "USA Today": a capitalised day word after another capitalised word is part of a
+# name (an outlet), not the day the question asks about
+_NAMED_DAY = re.compile(r"(\b[A-ZÁÉÍÓÚÑ][\w'’.]+ )(?:Hoy|Today|Ayer|Yesterday|Mañana|Tomorrow)\b")
+
+
 def read_question(question: str, today: Date | None = None) -> QuestionTime:
     """The day the question is asked (stated in it, or `today`, or the real date), the window it
     asks about (None when it names no date) and whether it asks for the latest news."""
     today = today or Date.today()
-    folded = fold(question)
+    folded = fold(_NAMED_DAY.sub(r"\1", question))
     stated = False
     m = _TODAY_IS[0].search(folded)
     if m:

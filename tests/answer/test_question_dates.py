@@ -172,3 +172,10 @@ def test_any_mix_of_date_words_gives_a_window_or_none_never_an_error(words, toda
     got = read_question(" ".join(words), today)
     if got.window is not None:
         assert got.window.first <= got.window.last
+
+
+@pytest.mark.parametrize("question", ["According to Mercados Hoy, which economist expects a cut?",
+                                      "What did USA Today report about the strike?"])
+def test_a_day_word_in_an_outlets_name_is_not_a_date(question):
+    assert read_question(question, dt.date(2026, 3, 20)).window is None
+    assert read_question("¿Qué dijo Mercados Hoy ayer?", dt.date(2026, 3, 20)).window.first == dt.date(2026, 3, 19)
