@@ -35,7 +35,10 @@ _STRONG_LEADS = re.compile(
     r"lea también|te puede interesar|también te puede interesar|noticias relacionadas|más noticias|"
     r"related\s*:|relacionad[oa]s?\s*:|see also|ver también|más información|more information|"
     r"more on this|follow us|síguenos|copyright|©|all rights reserved|todos los derechos reservados|"
-    r"click here|haz clic|skip to|ir al contenido)\b", re.I)
+    r"click here|haz clic|skip to|ir al contenido|te recomendamos|sigue leyendo|continúa leyendo|"
+    r"continue reading|keep reading|únete a nuestro|unete a nuestro|join our|get the latest|"
+    r"our standards|sign up here|inscríbete|descarga la app|download the app|this story has been (?:corrected|updated)|"
+    r"esta nota (?:fue|ha sido) actualizada)\b", re.I)
 _WEAK_LEADS = re.compile(
     r"^\s*(?:by|por|published|publicado|publicada|updated|actualizado|actualizada|posted|modified|"
     r"source|fuente|tags|etiquetas|temas|topics|share|compartir|comparte|subscribe|newsletter|"

@@ -92,6 +92,13 @@ def test_prose_lines(line):
     ("Follow The Lakeside Post on Instagram", True),
     ("Síguenos en las redes sociales", True),
     ("Share · Subscribe to the Harbour Business Review · © 2026 Harbour Business Review", True),
+    # related-content and app calls of news sites
+    ("Te recomendamos: Las claves del acuerdo", True),
+    ("Únete a nuestro canal de WhatsApp", True),
+    ("Sigue leyendo", True),
+    ("Our Standards: The Thomson Reuters Trust Principles.", True),
+    ("This story has been corrected to fix the minister's name.", True),
+    ("Recomendamos que la población evite la zona, dijo el alcalde.", False),
     # real sentences with a separator or a call-like start stay quotable
     ("Ventas de marzo · el mercado pesquero cayó un 4 % frente a febrero", False),
     ("El índice subió 3 % | los analistas esperaban un 2 % según la encuesta.", False),
