@@ -118,7 +118,7 @@ _SHARE_WORDS = set(("most all half much large vast majority part parts portion s
 _GROUPS = [("police", "policemen", "officers", "agents", "policias", "agentes", "uniformados"),
            ("arrested", "arrests", "detained", "detainees", "detenidos", "detenciones", "arrestados",
             "arrestos"),
-           ("dead", "killed", "deaths", "fatalities", "muertos", "muertes", "fallecidos", "victimas mortales"),
+           ("dead", "killed", "deaths", "fatalities", "muertos", "muertes", "fallecidos"),
            ("homes", "houses", "dwellings", "viviendas", "casas", "hogares"),
            ("millimetres", "millimeters", "mm", "milimetros"), ("hectares", "hectareas", "ha"),
            ("times", "occasions", "veces", "ocasiones"),
