@@ -17,6 +17,7 @@ from index.retrieval import Library, Passage, background_similarity, query_vecto
 from index.text import fold, guess_language
 
 from . import ranking
+from .ranking import per_articles
 from .question import analyse, not_stated_reason
 
 log = logging.getLogger(__name__)
@@ -223,23 +224,39 @@ def named_outlets(question: str, articles: dict[str, dict]) -> dict[str, float]:
     slugs = [s for s in _name_slugs(question) if len(s) >= 5]
     # "La Jornada" is jornada.com.mx, "The Guardian" theguardian.com: with and without the article
     slugs += [s.split("-", 1)[1] for s in slugs if s.split("-", 1)[0] in _NOT_NAMES and "-" in s]
+    names, hosts, files = per_articles(articles, "outlets", _outlet_table)
     out: dict[str, float] = {}
+    for key, hits in names.items():  # the distinct names, not every article: a question costs
+        if f" {key} " in q:          # the same on 30 articles and on 3,000
+            for aid, weight in hits:
+                out[aid] = max(out.get(aid, 0.0), weight)
+    for host, aids in hosts.items():  # the site: "infobae" in www.infobae.com
+        if any(slug.replace("-", "") in host for slug in slugs):
+            out.update(dict.fromkeys(aids, 1.0))
+    for name, aid in files if slugs else ():  # a file named for its outlet first: mercados-hoy-sol.txt
+        if any(name.startswith(slug + "-") for slug in slugs):
+            out[aid] = 1.0
+    return out
+
+
+def _outlet_table(articles: dict[str, dict]):
+    """(folded outlet/author/agency name -> [(article, weight)], site host -> [article],
+    [(file name, article)]) of an index's articles, made once per index view."""
+    names: dict[str, list[tuple[str, float]]] = {}
+    hosts: dict[str, list[str]] = {}
+    files: list[tuple[str, str]] = []
     for aid, meta in articles.items():
         for field_, weight in (("outlet", 1.0), ("author", 1.0), ("agency", 0.5)):
             for name in (meta.get(field_) or "").split(","):
                 key = " ".join(_WORDS.findall(fold(name)))
-                if len(key) >= 2 and key not in _NOT_NAMES and f" {key} " in q:
-                    out[aid] = max(out.get(aid, 0.0), weight)
+                if len(key) >= 2 and key not in _NOT_NAMES:
+                    names.setdefault(key, []).append((aid, weight))
         source = fold(meta.get("source", ""))
-        if source.startswith(("http://", "https://")):  # the site: "infobae" in www.infobae.com
-            host = source.split("/")[2]
-            hit = any(slug.replace("-", "") in host.replace("-", "") for slug in slugs)
-        else:  # a file named for its outlet first: mercados-hoy-sol-tras-recorte.txt
-            name = source.rsplit("/", 1)[-1].replace("_", "-")
-            hit = any(name.startswith(slug + "-") for slug in slugs)
-        if hit:
-            out[aid] = max(out.get(aid, 0.0), 1.0)
-    return out
+        if source.startswith(("http://", "https://")):
+            hosts.setdefault(source.split("/")[2].replace("-", ""), []).append(aid)
+        else:
+            files.append((source.rsplit("/", 1)[-1].replace("_", "-"), aid))
+    return names, hosts, files
 
 
 def _name_slugs(question: str) -> list[str]:

@@ -93,8 +93,29 @@ def question_names(question: str, idf, rare: float = 1.6) -> list[str]:
     return out
 
 
+_PER_ARTICLES: dict[tuple[int, str], tuple[dict, object]] = {}
+
+
+def per_articles(articles: dict[str, dict], name: str, build):
+    """`build(articles)`, made once per articles table (one per index view: a question on an
+    index of 3,000 articles must not go through all of them) and kept while that table lives."""
+    key = (id(articles), name)
+    hit = _PER_ARTICLES.get(key)
+    if hit is not None and hit[0] is articles:
+        return hit[1]
+    value = build(articles)
+    while len(_PER_ARTICLES) >= 4:  # the tables of the current view and the one before it (an
+        _PER_ARTICLES.pop(next(iter(_PER_ARTICLES)))  # older view's articles are not kept alive)
+    _PER_ARTICLES[key] = (articles, value)
+    return value
+
+
 def source_names(articles: dict[str, dict]) -> set[str]:
     """Outlets and agencies of the indexed articles, folded ("reuters", "diario del sur")."""
+    return per_articles(articles, "sources", _source_names)
+
+
+def _source_names(articles: dict[str, dict]) -> set[str]:
     names = set()
     for meta in articles.values():
         for field_ in ("outlet", "agency"):
