@@ -24,6 +24,7 @@ from index.retrieval import IndexView, Passage, retrieve
 from index.text import guess_language
 
 from .dates import QuestionTime, Window, read_question
+from .ranking import per_articles
 
 # A "latest" question: passages whose dense score (chunk + best sentence cosine) is within
 # LATEST_MARGIN of the best passage in their language (the question's, or another) count as
@@ -223,10 +224,19 @@ def group_of(articles: dict[str, dict], article_id: str) -> str:
     return articles.get(article_id, {}).get("group", article_id)
 
 
+def _groups(articles: dict[str, dict]) -> dict[str, list[str]]:
+    """Wire-copy group -> its articles, made once per index view."""
+    groups: dict[str, list[str]] = {}
+    for aid, a in articles.items():
+        groups.setdefault(a.get("group", aid), []).append(aid)
+    return groups
+
+
 def copies_of(articles: dict[str, dict], article_id: str) -> list[dict]:
     """The other articles of an article's wire-copy group, oldest first."""
     group = group_of(articles, article_id)
-    others = [a for aid, a in articles.items() if aid != article_id and a.get("group", aid) == group]
+    members = per_articles(articles, "groups", _groups).get(group, ())
+    others = [articles[aid] for aid in members if aid != article_id]
     others.sort(key=lambda a: (a.get("published") or "9999", a.get("source", "")))
     out = [{"article_id": a["id"], "outlet": outlet_of(a), "title": a.get("title", ""),
             "source": a.get("source", ""), "published": a.get("published", "")} for a in others]

@@ -68,6 +68,7 @@ class IndexView:
         self.articles = {a["id"]: a for a in self.manifest["articles"]}
         self.segments = segments_of(self.manifest)
         self.live = {aid: a.get("segment", generation) for aid, a in self.articles.items()}
+        self.groups = {aid: a.get("group", aid) for aid, a in self.articles.items()}  # wire-copy groups
         self.cols: dict[str, tuple] = {}
         try:
             for seg in self.segments:
@@ -328,7 +329,7 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
         passages.append(Passage(chunk, score, dense, float(lex_norm[row]),
                                 best_sentence=best_sent.get(row, floor_sent)))
     passages.sort(key=lambda p: -p.score)
-    chosen = diversify(passages, k, {aid: a.get("group", aid) for aid, a in view.articles.items()})
+    chosen = diversify(passages, k, view.groups)
 
     # exact sentence scores (and vectors, for comparing quotes) for the chosen passages
     wanted = list(dict.fromkeys(sentence_id(p.chunk.article_id, s, e) for p in chosen for s, e in p.chunk.sentences))
