@@ -221,7 +221,10 @@ def _asks(clause: str, pattern: re.Pattern) -> bool:
 
 
 def analyse(question: str) -> Asked:
-    folded = fold(question)
+    # Spanish "cuando" without its accent and not opening a question is a conjunction: "Cuando se
+    # detiene a mucha gente, ¿cuál es...?" asks no date ("¿cuando llega?" still does)
+    folded = fold(re.sub(r"(?<![¿\w])cuando\b(?!\s*\?)", "mientras", question, flags=re.I) if "¿" in question
+                  else question)
     q = " ".join(_WORD.findall(folded))
     asked = Asked(about_source=bool(_SOURCE_Q.search(q)))
     clauses = [" ".join(_WORD.findall(c)) for c in _CLAUSE.split(folded)]
@@ -328,6 +331,8 @@ def has_number(sentence: str, counted: list[str] | None = None, *, bare: bool = 
             if not bare and words[i + 1:i + 2] and (words[i + 1] in ("por", "percent", "per") or
                                                     _MONEY.match(words[i + 1])):
                 continue
+            return True
+        if i > 0 and _stem(words[i - 1]) in targets:  # "en derribos (118)", "containers: 3,000"
             return True
         for nxt in words[i + 1:i + 5]:
             if _stem(nxt) in targets:

@@ -172,13 +172,16 @@ def candidates(question: str, asked: Asked, passages: list[Passage], articles: d
                 typed = any(f" {name} " in joined for name in sources)
             else:
                 typed = bool(asked.type) and has_type(text, asked, same_language=same)
-                # a same-language sentence, or its article's title, must name what the question
+                # a same-language sentence, or its article's title, must name something the question
                 # names ("in Quillón"): the hectares of another fire do not answer it. (Across
                 # languages names are often translated: not checked.)
                 if typed and names and same:
                     title = _WORD.findall(fold(meta.get("title", "")))
                     tw = words | set(title)
-                    typed = all(_matches(n, tw, {w[:5] for w in tw if len(w) >= 5}) for n in names)
+                    # one of them is enough: "Regresó a Lahore en 1908" answers "¿En qué año
+                    # regresó Iqbal a Lahore?" (asking for all of them abstained on 5% of
+                    # XQuAD's Spanish questions)
+                    typed = any(_matches(n, tw, {w[:5] for w in tw if len(w) >= 5}) for n in names)
             out.append(Candidate(p, usable, span, text, base, typed, semantic))
     out.sort(key=lambda c: -c.score)
     return out

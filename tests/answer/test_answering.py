@@ -151,3 +151,33 @@ def test_a_third_source_is_quoted_when_it_comes_as_close_as_the_second():
     # a third sentence of an article already quoted, or a copy of a quoted sentence, is not added
     same = close[:2] + [_candidate("a", 100, 0.94, e[2]), _candidate("d", 0, 0.94, e[1])]
     assert [c.passage.chunk.article_id for c in choose("¿Qué pasó?", same)] == ["a", "b"]
+
+
+def _sentences_passage(article, sentences, language="es"):
+    text = " ".join(sentences)
+    spans, start = [], 0
+    for s in sentences:
+        spans.append((start, start + len(s)))
+        start += len(s) + 1
+    row = ChunkRow(f"{article}:0", article, 0, len(text), text, spans, language)
+    p = Passage(row, 1.0, 1.0, 0.0)
+    for span in spans:
+        p.sentence_scores[span] = 0.8
+        p.sentence_vectors[span] = np.ones(4, dtype=np.float32) / 2
+    return p
+
+
+@pytest.mark.parametrize("question, sentence, typed", [
+    # a same-language sentence must name one of the question's rare names (or its title must)
+    ("¿Cuántas hectáreas quemó el incendio de Yumbel?", "El incendio de Quillón quemó 5.000 hectáreas.", False),
+    ("¿Cuántas hectáreas quemó el incendio de Yumbel?", "En Yumbel, las llamas consumieron 300 hectáreas.", True),
+    # one of them is enough
+    ("¿En qué año regresó Iqbal a Lahore?", "Regresó a Lahore en 1908.", True),
+])
+def test_a_typed_sentence_names_what_the_question_names(question, sentence, typed):
+    from answer.question import analyse
+    from answer.ranking import candidates
+
+    ranked = candidates(question, analyse(question), [_sentences_passage("a", [sentence])],
+                        {"a": {"title": "Incendios"}}, idf=lambda w: 3.0)
+    assert [c.typed for c in ranked] == [typed]

@@ -164,3 +164,15 @@ def test_outlet_lookups_are_made_once_per_articles_table():
     copy = dict(articles)  # another view's table is its own
     per_articles(copy, "outlets", lambda a: built.append(1) or ({}, {}, []))
     assert built == [1]
+
+
+def test_spanish_cuando_without_accent_opening_a_clause_is_a_conjunction():
+    assert analyse("Cuando se detiene a mucha gente, ¿cuál es una táctica común de negociación?").type == ""
+    assert analyse("¿cuando llega el tren?").type == "date"
+    assert analyse("¿Y cuando?").type == "date"
+
+
+def test_the_counted_word_may_come_just_before_the_number():
+    asked = analyse("¿Cuántos derribos se anotó Luke Kuechly?")
+    assert has_type("Kuechly lideró al equipo en derribos (118).", asked)
+    assert not has_type("Kuechly lideró al equipo en 2015.", asked)
