@@ -89,8 +89,9 @@ def plan_question(question: str, articles: dict[str, dict], today: dt.date | Non
     # answered from what was published after it; asked today, a date in the future is more
     # likely a misread date than news from the future, and the article stays
     day = time.today.isoformat()
-    asof = {aid for aid, a in articles.items() if not a.get("published") or a["published"][:10] <= day}
-    if len(asof) < len(articles) and time.today < dt.date.today():
+    asof = {aid for aid, a in articles.items() if not a.get("published") or a["published"][:10] <= day} \
+        if time.today < dt.date.today() else None  # (a pass over every article: only when it can matter)
+    if asof is not None and len(asof) < len(articles):
         plan.asof = asof
         articles = {aid: articles[aid] for aid in asof}
     # a window means something only in an index that knows dates

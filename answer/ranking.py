@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from index.boilerplate import usable_span
 from index.lexical import lexical_tokens
@@ -126,6 +127,13 @@ def _source_names(articles: dict[str, dict]) -> set[str]:
     return names
 
 
+@lru_cache(maxsize=65536)  # sentences come up again for other questions on the same story
+def _sentence_words(text: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+    """A sentence's folded words, in order, as a set, and the set of their first five letters."""
+    folded = _WORD.findall(fold(text))
+    return tuple(folded), frozenset(folded), frozenset(w[:5] for w in folded if len(w) >= 5)
+
+
 def _matches(term: str, words: set[str], prefixes: set[str]) -> bool:
     return term in words or (len(term) >= 5 and term[:5] in prefixes)
 
@@ -160,8 +168,7 @@ def candidates(question: str, asked: Asked, passages: list[Passage], articles: d
             if usable is None:
                 continue
             text = p.chunk.sentence_text(*usable)
-            folded = _WORD.findall(fold(text))
-            words, prefixes = set(folded), {w[:5] for w in folded if len(w) >= 5}
+            folded, words, prefixes = _sentence_words(text)
             term_share = sum(wt for t, wt in terms.items() if _matches(t, words, prefixes)) / total
             neighbour = max(sims[max(i - 1, 0):i] + sims[i + 1:i + 2], default=0.0)
             same = p.chunk.language == q_lang

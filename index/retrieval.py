@@ -11,6 +11,7 @@ another process delete it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -350,9 +351,10 @@ def background_similarity(view: IndexView, qvec: np.ndarray) -> float:
     return 1.0 - got["distances"][0][0] if got["distances"] and got["distances"][0] else 0.0
 
 
-def _shingles(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)  # a chunk's text is met again by every question it comes up for
+def _shingles(text: str) -> frozenset[str]:
     ws = words(text)
-    return {" ".join(ws[i:i + 3]) for i in range(max(1, len(ws) - 2))}
+    return frozenset(" ".join(ws[i:i + 3]) for i in range(max(1, len(ws) - 2)))
 
 
 def diversify(passages: list[Passage], k: int, groups: dict[str, str] | None = None) -> list[Passage]:
