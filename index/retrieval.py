@@ -110,6 +110,7 @@ class IndexView:
         self._vectors: dict[str, np.ndarray] = {}  # sentence vectors read so far (bounded)
         self._df: dict[str, int] | None = None  # chunks holding each folded word (idf), when first asked
         self._prefix_df: dict[str, int] | None = None  # the same by first five letters
+        self._small: dict[tuple[str, int], tuple] = {}  # small segments' rows, searched in memory
         # the same per segment, kept from the previous view while a segment's live rows are the
         # same: after an add, only the new segment's words are counted (10,000 chunks take ~2 s)
         self._segment_df: dict[str, dict[str, int]] = {}
@@ -142,14 +143,46 @@ class IndexView:
             want = min(total, n + max(dead, 0))
             if want <= 0 or len(self.selected[seg]) == 0:
                 continue
-            got = self.cols[seg][kind].query(query_embeddings=[qvec.tolist()], n_results=want, include=["distances"],
-                                             where=where)
-            for rid, d in zip(got["ids"][0], got["distances"][0]):
+            if total <= SMALL_SEGMENT:
+                found = self._query_in_memory(seg, kind, qvec, want, only)
+            else:
+                got = self.cols[seg][kind].query(query_embeddings=[qvec.tolist()], n_results=want,
+                                                 include=["distances"], where=where)
+                found = [(rid, 1.0 - d) for rid, d in zip(got["ids"][0], got["distances"][0])]
+            for rid, cosine in found:
                 aid = parse_sentence_id(rid)[0] if kind == 1 else None
                 if kind == 1 and self.live.get(aid) != seg:
                     continue
-                out[rid] = max(out.get(rid, -2.0), 1.0 - d)
+                out[rid] = max(out.get(rid, -2.0), cosine)
         return dict(sorted(out.items(), key=lambda kv: -kv[1])[:n])
+
+    def _query_in_memory(self, seg: str, kind: int, qvec: np.ndarray, want: int,
+                         only: set[str] | None) -> list[tuple[str, float]]:
+        """A small segment (a few adds' worth) searched exactly with NumPy: its vectors are read
+        once per view, and a question then costs microseconds instead of two more Chroma queries
+        (after 50 adds, the second segment added 2.5 ms a question)."""
+        key = (seg, kind)
+        rows = self._small.get(key)
+        if rows is None:
+            got = self.cols[seg][kind].get(include=["embeddings", "metadatas"])
+            ids = list(got["ids"])
+            vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1)
+            articles = [(m or {}).get("article_id") or (parse_sentence_id(i)[0] if kind == 1 else "")
+                        for i, m in zip(ids, got["metadatas"] or [None] * len(ids))]
+            rows = self._small[key] = (ids, vectors, articles)
+        ids, vectors, articles = rows
+        if not ids:
+            return []
+        cosines = vectors @ qvec.astype(np.float32)
+        order = np.argsort(-cosines)
+        found = []
+        for i in order:
+            if only and articles[i] not in only:
+                continue
+            found.append((ids[i], float(cosines[i])))
+            if len(found) >= want:
+                break
+        return found
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Sentence vectors by id; those read before come from memory (answers read the same
@@ -349,6 +382,10 @@ def background_similarity(view: IndexView, qvec: np.ndarray) -> float:
     for "not in the articles")."""
     got = view.background_col.query(query_embeddings=[qvec.tolist()], n_results=1, include=["distances"])
     return 1.0 - got["distances"][0][0] if got["distances"] and got["distances"][0] else 0.0
+
+
+# a segment with at most this many rows (chunks, or sentences) is searched in memory, not by Chroma
+SMALL_SEGMENT = 5000
 
 
 @functools.lru_cache(maxsize=4096)  # a chunk's text is met again by every question it comes up for

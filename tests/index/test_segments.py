@@ -162,3 +162,44 @@ def test_too_many_segments_merge_the_small_ones(hash_warm_data_dir, hash_embedde
         assert len(manifest["articles"]) == 9 and sum(1 for k in seen if k[0] == "c") == 9
     finally:
         builder.close()
+
+
+def test_small_segments_searched_in_memory_find_what_chroma_finds(hash_warm_data_dir, hash_embedder, tmp_path,
+                                                                  monkeypatch):
+    """A segment of a few adds is searched with NumPy instead of two more Chroma queries a
+    question; the nearest rows (and their order, and `only`) are the ones Chroma gives."""
+    import index.retrieval as retrieval
+
+    corpus = tmp_path / "articles"
+    write_articles(corpus, 6)
+    builder = builder_for(hash_warm_data_dir, hash_embedder)
+    try:
+        builder.rebuild([corpus])
+        builder.add([str(write_articles(tmp_path / "more", 1, start=40)[0])])
+    finally:
+        builder.close()
+    qvec = hash_embedder.query("¿Cuándo empiezan las obras del plan 40?")
+
+    def results(small: int, **kw):
+        monkeypatch.setattr(retrieval, "SMALL_SEGMENT", small)
+        library = Library(LocalStore(hash_warm_data_dir), hash_embedder, check_every=0)
+        view = library.view()
+        try:
+            assert len(view.segments) == 2
+            return [view.query(qvec, kind, 5, **kw) for kind in (0, 1)], view._small
+        finally:
+            view.close()
+
+    by_chroma, small_none = results(0)
+    in_memory, small_all = results(10_000)
+    assert not small_none and len(small_all) == 4, "every segment and kind searched in memory"
+    for chroma, numpy_ in zip(by_chroma, in_memory):
+        assert list(chroma) == list(numpy_)
+        assert all(abs(chroma[k] - numpy_[k]) < 1e-4 for k in chroma)
+    from index.text import parse_sentence_id
+
+    article = parse_sentence_id(next(iter(by_chroma[1])))[0]
+    only_chroma, _ = results(0, only={article})
+    only_numpy, _ = results(10_000, only={article})
+    assert only_numpy[1] and all(parse_sentence_id(k)[0] == article for k in only_numpy[1])
+    assert list(only_chroma[0]) == list(only_numpy[0]) and list(only_chroma[1]) == list(only_numpy[1])
