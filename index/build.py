@@ -323,8 +323,9 @@ class Builder:
             a["segment"] = generation
         # the chunk rows and BM25 index readers load (index/lexical.py), saved now so the first
         # question after the build does not wait for them
-        save_table(self.store.data_dir, generation, ChunkTable.from_collection(
-            chunks_col, {a["id"]: a.get("title", "") for a in written}))
+        table = ChunkTable.from_collection(chunks_col, {a["id"]: a.get("title", "") for a in written})
+        table.read_vectors(sentences_col)
+        save_table(self.store.data_dir, generation, table)
         # close the writer's client first: once published, readers in other processes open a
         # directory no process is writing any more
         self.store.release(generation)
@@ -520,8 +521,9 @@ class Builder:
             first = min(i for i, s in enumerate(segments) if s["id"] in chosen)
             rest = [s for s in segments if s["id"] not in chosen]
             new_segments = rest[:first] + [merged] + rest[first:]
-            save_table(self.store.data_dir, generation, ChunkTable.from_collection(
-                chunks_col, {a["id"]: a.get("title", "") for a in articles}))
+            table = ChunkTable.from_collection(chunks_col, {a["id"]: a.get("title", "") for a in articles})
+            table.read_vectors(sentences_col)
+            save_table(self.store.data_dir, generation, table)
             self.store.release(generation)
             manifest = self._encode(fingerprint, generation, articles, new_segments, background)
             self.store.publish(generation, manifest)

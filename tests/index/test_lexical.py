@@ -86,3 +86,64 @@ def test_only_the_tables_of_segments_still_there_are_kept(hash_warm_data_dir, ha
         generations.append(build(hash_warm_data_dir, hash_embedder, [folder]).generation)
     kept = sorted(p.name for p in (hash_warm_data_dir / "lexical").iterdir())
     assert kept == LocalStore(hash_warm_data_dir).generation_ids() == generations[-2:]
+
+
+def _sentence_scores(data_dir, hash_embedder, question):
+    """What retrieval scored every sentence of its passages with, and the Chroma gets of sentences
+    by id it made (a small segment's whole read, for searching it in memory, is not one)."""
+    from index.retrieval import Library, retrieve
+
+    library = Library(LocalStore(data_dir), hash_embedder)
+    view = library.view()
+    gets = []
+    for seg, cols in view.cols.items():
+        original = cols[1].get
+
+        def counting(*a, _original=original, **kw):
+            if kw.get("ids"):
+                gets.append(kw["ids"])
+            return _original(*a, **kw)
+        cols[1].get = counting
+    qvec = hash_embedder.query(question)
+    try:
+        passages = retrieve(view, qvec, question, k=20)
+        return {(p.chunk.id, span): round(score, 6) for p in passages for span, score in p.sentence_scores.items()}, gets
+    finally:
+        view.close()
+
+
+def test_the_build_saves_every_rows_sentence_vectors_and_answers_read_them_instead_of_chroma(
+        hash_warm_data_dir, hash_embedder):
+    summary = build(hash_warm_data_dir, hash_embedder, [SEEDS])
+    folder = table_dir(hash_warm_data_dir, summary.generation)
+    saved = ChunkTable.load(folder)
+    assert saved.vectors is not None and len(saved.vectors) == sum(len(r.sentences) for r in saved.rows)
+    store = LocalStore(hash_warm_data_dir)
+    _, sentences, _ = store.open(summary.generation)
+    try:
+        row = saved.rows[0]
+        got = sentences.get(ids=[f"{row.article_id}:{s}:{e}" for s, e in row.sentences], include=["embeddings"])
+        assert np.array_equal(saved.sentence_vectors(0), np.asarray(got["embeddings"], dtype=np.float32))
+    finally:
+        store.release(summary.generation)
+
+    question = "What did the US demand?"
+    from_table, gets = _sentence_scores(hash_warm_data_dir, hash_embedder, question)
+    assert from_table and gets == [], "no Chroma get when the table has the vectors"
+    for name in ("sentence_vectors.npy", "sentence_offsets.npy"):
+        (folder / name).unlink()  # an index saved before the vectors were: read from Chroma
+    from_chroma, gets = _sentence_scores(hash_warm_data_dir, hash_embedder, question)
+    assert gets and from_chroma == from_table
+
+
+def test_damaged_sentence_vectors_are_read_from_chroma_instead(hash_warm_data_dir, hash_embedder, caplog):
+    summary = build(hash_warm_data_dir, hash_embedder, [SEEDS])
+    folder = table_dir(hash_warm_data_dir, summary.generation)
+    question = "¿Qué pidió Estados Unidos a México?"
+    expected, _ = _sentence_scores(hash_warm_data_dir, hash_embedder, question)
+    np.save(folder / "sentence_offsets.npy", np.arange(3))  # offsets for another table
+    loaded = ChunkTable.load(folder)
+    assert loaded is not None and loaded.vectors is None and len(loaded.rows) == summary.chunks
+    assert "cannot be read" in caplog.text
+    got, gets = _sentence_scores(hash_warm_data_dir, hash_embedder, question)
+    assert gets and got == expected

@@ -13,6 +13,7 @@ import pytest
 
 import index.build as build_module
 from index.build import BuildConfig, Builder
+from index.lexical import ChunkTable, table_dir
 from index.retrieval import Library, retrieve
 from index.store import LocalStore, segments_of
 
@@ -139,6 +140,9 @@ def test_a_merge_copies_the_live_rows_into_one_segment(hash_warm_data_dir, hash_
             assert chunks.count() == manifest["chunks"], "no dead rows copied"
         finally:
             store.release(gen)
+        table = ChunkTable.load(table_dir(hash_warm_data_dir, gen))
+        assert table.vectors is not None and len(table.offsets) == manifest["chunks"] + 1, \
+            "the merged segment's sentence vectors are saved with it"
         assert builder.merge().unchanged, "one segment without dead rows: nothing to merge"
         assert set(store.generation_ids()) <= kept_dirs(store)
     finally:
