@@ -119,7 +119,11 @@ def is_boilerplate_line(line: str) -> bool:
     n = len(words)
     if not words:
         return False
-    if _FILE.search(line) and n <= 40:
+    if n > 40:  # a paragraph of prose: of the tests below only these two can hold on one this long
+        m = _DATELINE.match(line)
+        return bool(m and _dateline_ok(m.group()) and not _WORD.search(line[m.end():])) or \
+            header_date(line) is not None
+    if _FILE.search(line):
         return True
     m = _CREDIT.search(line)
     if m and n <= 40 and len(_WORD.findall(line[m.end():])) <= 6:

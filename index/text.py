@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 
 WORD = re.compile(r"\w+", re.UNICODE)  # a word, for every purpose but chunk sizes (chunking counts punctuation too)
 
@@ -107,7 +108,8 @@ def guess_language(text: str) -> str:
     words = [w.lower() for w in WORD.findall(text[:20000])]
     if not words:
         return "und"
-    scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
+    counts = Counter(words)
+    scores = {lang: sum(counts[m] for m in markers) for lang, markers in _MARKERS.items()}
     lang, best = max(scores.items(), key=lambda kv: kv[1])
     if best == 0 or best < 0.05 * len(words) and len(words) > 8:
         return "und"
