@@ -79,20 +79,24 @@ def add_disagreements(answer, passages: list[Passage], view: IndexView, lang: st
     differing: set[str] = set()
     added = []
     cited = {(c.article_id, c.start, c.end) for c in answer.citations}
+    # the quotes that state a date or a number, and the sentences nearest each (one query for all)
+    stating = []
     for c in list(answer.citations):
         vec = vectors.get((c.article_id, c.start, c.end))
         if vec is None:
             continue
         meta = view.articles.get(c.article_id, {})
         mine = facts(c.quote, meta.get("published", ""))
-        if not mine[0] and not mine[1]:
-            continue
+        if mine[0] or mine[1]:
+            stating.append((c, vec, meta, mine))
+    nearest = view.query_many([vec for _, vec, _, _ in stating], 1, NEIGHBOURS)
+    for (c, _, meta, mine), near in zip(stating, nearest):
         by_value: dict[tuple[str, frozenset[str]], tuple[float, str, int, int, str]] = {}
-        for sid, sim in view.query(vec, 1, NEIGHBOURS).items():
+        for sid, sim in near.items():
             aid, s, e = parse_sentence_id(sid)
             if sim < SAME_STATEMENT or aid == c.article_id or aid not in view.articles:
                 continue
-            rows = view.chunks_of_sentence.get(sid)
+            rows = view.chunks_of_sentence(sid)
             if not rows:
                 continue
             if (aid, s, e) in cited:

@@ -8,7 +8,7 @@ later processes load it in milliseconds. A missing or damaged table is rebuilt f
 stays the source of truth: the table is a cache, written to a temporary folder and renamed.
 
 The build also saves the vectors of each row's sentences beside it (`sentence_vectors.npy`, row
-i's in `sentence_offsets[i]:sentence_offsets[i + 1]`), which readers map from disk: a question
+i's in `sentence_offsets[i]:sentence_offsets[i + 1]`), which readers read from disk: a question
 reads the vectors of every sentence of the 20 passages it ranks, and a Chroma `get` of those
 ~120 rows cost 5 ms (about 50 us a row), an eighth of an answer. A table without them (one a
 reader rebuilt, a Chroma server's segment) reads them from Chroma as before.
@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class ChunkTable:
     """Every chunk row of one generation, in a fixed order, and a BM25 index over their titles
     and texts (row i of the table is document i of the index)."""
 
-    def __init__(self, rows: list[ChunkRow], bm25, vectors: np.ndarray | None = None,
+    def __init__(self, rows: list[ChunkRow], bm25, vectors: np.ndarray | SavedVectors | None = None,
                  offsets: np.ndarray | None = None) -> None:
         self.rows = rows
         self.bm25 = bm25
@@ -69,7 +70,10 @@ class ChunkTable:
         """The vectors of row i's sentences, in order, when the table has them."""
         if self.vectors is None:
             return None
-        return np.array(self.vectors[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32)
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        if isinstance(self.vectors, SavedVectors):
+            return self.vectors.rows(a, b)
+        return np.array(self.vectors[a:b], dtype=np.float32)
 
     def read_vectors(self, sentences_col) -> None:
         """Read every row's sentence vectors from the segment's sentences collection (the
@@ -133,7 +137,7 @@ class ChunkTable:
             (tmp / "rows.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
-            if self.vectors is not None:
+            if isinstance(self.vectors, np.ndarray):  # read by the build (a loaded table's are on disk)
                 np.save(tmp / "sentence_vectors.npy", np.asarray(self.vectors, dtype=np.float32))
                 np.save(tmp / "sentence_offsets.npy", self.offsets)
             os.rename(tmp, folder)  # complete or absent; a folder already there (another process) wins
@@ -162,16 +166,47 @@ class ChunkTable:
         return cls(rows, bm25, *_load_vectors(folder, len(rows)))
 
 
-def _load_vectors(folder: Path, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The saved sentence vectors (mapped from disk, not read into memory) and their offsets,
-    or (None, None) when there are none or they do not fit the rows."""
+class SavedVectors:
+    """The rows of a saved float32 matrix (.npy), read from the file as they are asked for.
+
+    Not np.load(mmap_mode="r"): every page a memory map touches stays in the process's resident
+    memory, with the pages the kernel maps around it (64 KB a fault), so a bot's memory grew by
+    about 8 MB a question towards the whole file (84 MB on 10,000 chunks). os.pread reads just a
+    row block's bytes (from the page cache, shared with no one's RSS), a few microseconds each."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            self.start = f.tell()
+        if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
+            raise ValueError(f"sentence vectors of shape {shape} and type {dtype}")
+        if path.stat().st_size < self.start + shape[0] * shape[1] * 4:
+            raise ValueError("the sentence vectors file is shorter than its header says")
+        self.shape = shape
+        self._row_bytes = shape[1] * 4
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        data = os.pread(self._fd, (b - a) * self._row_bytes, self.start + a * self._row_bytes)
+        return np.frombuffer(data, dtype="<f4").reshape(b - a, self.shape[1]).copy()
+
+
+def _load_vectors(folder: Path, rows: int) -> tuple[SavedVectors | None, np.ndarray | None]:
+    """The saved sentence vectors (read from disk as they are asked for) and their offsets, or
+    (None, None) when there are none or they do not fit the rows."""
     if not (folder / "sentence_vectors.npy").exists():
         return None, None
     try:
         offsets = np.load(folder / "sentence_offsets.npy")
-        vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
-        if offsets.shape != (rows + 1,) or vectors.ndim != 2 or vectors.shape[0] != int(offsets[-1]):
-            raise ValueError(f"{vectors.shape[0]} vectors and {len(offsets)} offsets for {rows} rows")
+        vectors = SavedVectors(folder / "sentence_vectors.npy")
+        if offsets.shape != (rows + 1,) or len(vectors) != int(offsets[-1]):
+            raise ValueError(f"{len(vectors)} vectors and {len(offsets)} offsets for {rows} rows")
         return vectors, offsets
     except Exception:
         log.warning("the saved sentence vectors in %s cannot be read; reading them from Chroma", folder,

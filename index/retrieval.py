@@ -10,6 +10,7 @@ another process delete it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -101,10 +102,11 @@ class IndexView:
             self.rows.extend(table.rows[i] for i in keep)
             self._origin.extend((table, i) for i in keep)
         self.row_of = {r.id: i for i, r in enumerate(self.rows)}
-        self.chunks_of_sentence: dict[str, list[int]] = {}
+        # article -> its live rows, to find the chunks of a sentence hit (a table of every
+        # sentence id held 11 MB on 10,000 chunks; an article has a few rows to look through)
+        self.rows_of_article: dict[str, list[int]] = {}
         for i, r in enumerate(self.rows):
-            for s, e in r.sentences:
-                self.chunks_of_sentence.setdefault(sentence_id(r.article_id, s, e), []).append(i)
+            self.rows_of_article.setdefault(r.article_id, []).append(i)
         background = self.manifest.get("background") or self.segments[0]
         self.background_col = self.cols[background][2] if background in self.cols else self.cols[self.segments[0]][2]
         # the one-segment case, as before segments (bench/answer_latency.py queries it bare)
@@ -137,8 +139,16 @@ class IndexView:
     def query(self, qvec: np.ndarray, kind: int, n: int, only: set[str] | None = None) -> dict[str, float]:
         """The n nearest chunks (kind 0) or sentences (kind 1) of the live rows, id -> cosine;
         `only`: of these articles alone."""
+        return self.query_many([qvec], kind, n, only)[0]
+
+    def query_many(self, qvecs: list[np.ndarray], kind: int, n: int,
+                   only: set[str] | None = None) -> list[dict[str, float]]:
+        """`query` for several vectors at once: one Chroma query per segment for all of them
+        (a Chroma query costs about 2 ms on 10,000 chunks, most of it the same for 1 or 3)."""
         where = {"article_id": {"$in": sorted(only)}} if only else None
-        out: dict[str, float] = {}
+        outs: list[dict[str, float]] = [{} for _ in qvecs]
+        if not qvecs:
+            return outs
         for seg in self.segments:
             table = self.tables[seg]
             total, dead = (len(table.rows), self.dead[seg]) if kind == 0 else self.sentence_rows[seg]
@@ -147,17 +157,19 @@ class IndexView:
             if want <= 0 or len(self.selected[seg]) == 0:
                 continue
             if total <= SMALL_SEGMENT:
-                found = self._query_in_memory(seg, kind, qvec, want, only)
+                found = [self._query_in_memory(seg, kind, qvec, want, only) for qvec in qvecs]
             else:
-                got = self.cols[seg][kind].query(query_embeddings=[qvec.tolist()], n_results=want,
+                got = self.cols[seg][kind].query(query_embeddings=[q.tolist() for q in qvecs], n_results=want,
                                                  include=["distances"], where=where)
-                found = [(rid, 1.0 - d) for rid, d in zip(got["ids"][0], got["distances"][0])]
-            for rid, cosine in found:
-                aid = parse_sentence_id(rid)[0] if kind == 1 else None
-                if kind == 1 and self.live.get(aid) != seg:
-                    continue
-                out[rid] = max(out.get(rid, -2.0), cosine)
-        return dict(sorted(out.items(), key=lambda kv: -kv[1])[:n])
+                found = [[(rid, 1.0 - d) for rid, d in zip(ids, dists)]
+                         for ids, dists in zip(got["ids"], got["distances"])]
+            for out, hits in zip(outs, found):
+                for rid, cosine in hits:
+                    aid = parse_sentence_id(rid)[0] if kind == 1 else None
+                    if kind == 1 and self.live.get(aid) != seg:
+                        continue
+                    out[rid] = max(out.get(rid, -2.0), cosine)
+        return [dict(sorted(out.items(), key=lambda kv: -kv[1])[:n]) for out in outs]
 
     def _query_in_memory(self, seg: str, kind: int, qvec: np.ndarray, want: int,
                          only: set[str] | None) -> list[tuple[str, float]]:
@@ -187,9 +199,14 @@ class IndexView:
                 break
         return found
 
+    def chunks_of_sentence(self, sid: str) -> list[int]:
+        """The live rows (chunks) that hold a sentence, by its id."""
+        aid, s, e = parse_sentence_id(sid)
+        return [i for i in self.rows_of_article.get(aid, ()) if (s, e) in self.rows[i].sentences]
+
     def row_sentence_vectors(self, row: int) -> np.ndarray | None:
-        """The vectors of a live row's sentences, in order, from its segment's saved table (mapped
-        from disk), or None when the table has none."""
+        """The vectors of a live row's sentences, in order, from the file saved with its segment's
+        table, or None when the table has none."""
         table, i = self._origin[row]
         return table.sentence_vectors(i)
 
@@ -348,14 +365,16 @@ def retrieve(view: IndexView, qvec: np.ndarray, question: str, *, k: int = 3,
     n = len(view.rows)
     if n == 0 or only is not None and not only:
         return []
-    chunk_sim = {view.row_of[i]: sim for i, sim in view.query(qvec, 0, DENSE_CHUNKS, only).items()
-                 if i in view.row_of}
+    # the chunk and sentence searches run side by side: Chroma releases the GIL while it
+    # searches, so on 2 cores the two ~1.7 ms queries take 2.3 ms instead of 4.2
+    chunk_hits = _SEARCHES.submit(view.query, qvec, 0, DENSE_CHUNKS, only)
     sent_sim = view.query(qvec, 1, DENSE_SENTENCES, only)
+    chunk_sim = {view.row_of[i]: sim for i, sim in chunk_hits.result().items() if i in view.row_of}
     floor_chunk = min(chunk_sim.values(), default=0.0)
     floor_sent = min(sent_sim.values(), default=0.0)
     best_sent: dict[int, float] = {}
     for sid, sim in sent_sim.items():
-        for row in view.chunks_of_sentence.get(sid, ()):
+        for row in view.chunks_of_sentence(sid):
             best_sent[row] = max(best_sent.get(row, -1.0), sim)
 
     lex_text = question if not context else question + " " + " ".join(context[-2:])
@@ -413,6 +432,7 @@ def background_similarity(view: IndexView, qvec: np.ndarray) -> float:
 
 # a segment with at most this many rows (chunks, or sentences) is searched in memory, not by Chroma
 SMALL_SEGMENT = 5000
+_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="cita-search")
 
 
 @functools.lru_cache(maxsize=4096)  # a chunk's text is met again by every question it comes up for

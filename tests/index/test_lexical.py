@@ -136,12 +136,19 @@ def test_the_build_saves_every_rows_sentence_vectors_and_answers_read_them_inste
     assert gets and from_chroma == from_table
 
 
-def test_damaged_sentence_vectors_are_read_from_chroma_instead(hash_warm_data_dir, hash_embedder, caplog):
+@pytest.mark.parametrize("damage", ["offsets of another table", "truncated vectors", "not a matrix"])
+def test_damaged_sentence_vectors_are_read_from_chroma_instead(hash_warm_data_dir, hash_embedder, caplog, damage):
     summary = build(hash_warm_data_dir, hash_embedder, [SEEDS])
     folder = table_dir(hash_warm_data_dir, summary.generation)
     question = "¿Qué pidió Estados Unidos a México?"
     expected, _ = _sentence_scores(hash_warm_data_dir, hash_embedder, question)
-    np.save(folder / "sentence_offsets.npy", np.arange(3))  # offsets for another table
+    vectors = folder / "sentence_vectors.npy"
+    if damage == "offsets of another table":
+        np.save(folder / "sentence_offsets.npy", np.arange(3))
+    elif damage == "truncated vectors":
+        vectors.write_bytes(vectors.read_bytes()[:-100])
+    else:
+        vectors.write_bytes(b"\x00\xff garbage")
     loaded = ChunkTable.load(folder)
     assert loaded is not None and loaded.vectors is None and len(loaded.rows) == summary.chunks
     assert "cannot be read" in caplog.text
