@@ -437,8 +437,8 @@ _SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_pre
 
 @functools.lru_cache(maxsize=4096)  # a chunk's text is met again by every question it comes up for
 def _shingles(text: str) -> frozenset[int]:
-    """The text's word trigrams, as their hashes: intersecting sets of ints costs a third of
-    intersecting sets of tuples (whose hashes Python does not keep) or a join per trigram."""
+    """The text's word trigrams, as their hashes (ints hash at once; tuples of words would be
+    hashed again at every lookup, and joining them cost more)."""
     ws = words(text)
     return frozenset(map(hash, zip(ws, ws[1:], ws[2:]))) if len(ws) >= 3 else frozenset([hash(tuple(ws))])
 
@@ -449,22 +449,33 @@ def diversify(passages: list[Passage], k: int, groups: dict[str, str] | None = N
     (article id -> wire-copy group), a passage of another article of a chosen one's group is
     skipped too: copies of one wire text never take two places."""
     chosen: list[Passage] = []
-    shingles: list[frozenset] = []
     groups = groups or {}
+    # what the chosen passages hold, indexed so that a candidate is checked in one pass over its
+    # own trigrams instead of a set intersection with each chosen passage (20 in a pool)
+    in_group: dict[str, set[str]] = {}  # wire-copy group -> its articles chosen
+    spans: dict[str, list[tuple[int, int]]] = {}  # article -> its chosen chunks' spans
+    holders: dict[int, list[int]] = {}  # trigram -> the chosen passages holding it
+    sizes: list[int] = []  # each chosen passage's number of trigrams
     for p in passages:
         if len(chosen) >= k:
             break
         c = p.chunk
         group = groups.get(c.article_id, c.article_id)
-        if any(q.chunk.article_id != c.article_id and groups.get(q.chunk.article_id, q.chunk.article_id) == group
-               for q in chosen):
+        if in_group.get(group, set()) - {c.article_id}:
             continue
-        if any(q.chunk.article_id == c.article_id and min(q.chunk.end, c.end) - max(q.chunk.start, c.start)
-               > 0.5 * (c.end - c.start) for q in chosen):
+        if any(min(e, c.end) - max(s, c.start) > 0.5 * (c.end - c.start) for s, e in spans.get(c.article_id, ())):
             continue
         sh = _shingles(c.text)
-        if any(len(sh & other) > 0.7 * min(len(sh), len(other)) for other in shingles):
+        shared: dict[int, int] = {}
+        for h in sh:
+            for j in holders.get(h, ()):
+                shared[j] = shared.get(j, 0) + 1
+        if any(n > 0.7 * min(len(sh), sizes[j]) for j, n in shared.items()):
             continue
+        for h in sh:
+            holders.setdefault(h, []).append(len(chosen))
         chosen.append(p)
-        shingles.append(sh)
+        sizes.append(len(sh))
+        in_group.setdefault(group, set()).add(c.article_id)
+        spans.setdefault(c.article_id, []).append((c.start, c.end))
     return chosen

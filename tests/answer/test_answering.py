@@ -121,6 +121,51 @@ def test_diversify_skips_overlapping_chunks_of_one_article():
     assert [p.chunk.start for p in diversify(ranked, 3)] == [0, 200]
 
 
+def _diversify_by_definition(passages, k, groups):
+    """diversify as its docstring states it, comparing each passage with every chosen one."""
+    from index.retrieval import _shingles
+
+    chosen = []
+    for p in passages:
+        if len(chosen) >= k:
+            break
+        c = p.chunk
+        group = groups.get(c.article_id, c.article_id)
+        if any(q.chunk.article_id != c.article_id and groups.get(q.chunk.article_id, q.chunk.article_id) == group
+               for q in chosen):
+            continue
+        if any(q.chunk.article_id == c.article_id and min(q.chunk.end, c.end) - max(q.chunk.start, c.start)
+               > 0.5 * (c.end - c.start) for q in chosen):
+            continue
+        sh = _shingles(c.text)
+        if any(len(sh & (other := _shingles(q.chunk.text))) > 0.7 * min(len(sh), len(other)) for q in chosen):
+            continue
+        chosen.append(p)
+    return chosen
+
+
+def test_diversify_chooses_what_its_definition_chooses_on_random_pools():
+    import random
+
+    rng = random.Random(7)
+    vocabulary = "el la plan puerto huelga grúas turnos sindicato empresa acuerdo mediación enero".split()
+    for trial in range(300):
+        texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(2, 30))) for _ in range(6)]
+        pool = []
+        for i in range(rng.randint(1, 30)):
+            text = rng.choice(texts)
+            if rng.random() < 0.5:  # a copy with a few words changed
+                words = text.split()
+                for _ in range(rng.randint(1, 4)):
+                    words[rng.randrange(len(words))] = rng.choice(vocabulary)
+                text = " ".join(words)
+            start = rng.randrange(0, 300, 20)
+            pool.append(_passage(rng.choice("abcdefgh"), start, start + rng.randint(20, 120), text, 1 - i / 100))
+        groups = {a: rng.choice(["g1", "g2", a]) for a in "abcdefgh"}
+        k = rng.randint(1, 20)
+        assert diversify(pool, k, groups) == _diversify_by_definition(pool, k, groups), trial
+
+
 @pytest.mark.slow
 def test_query_vector_for_a_follow_up_leans_on_the_context(e5):
     from index.retrieval import query_vector

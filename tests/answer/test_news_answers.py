@@ -130,3 +130,26 @@ def test_cita_eval_news_on_the_fixture(tmp_path, e5, monkeypatch):
     assert result["by_kind"]["offtopic"]["rate"] == 1.0
     assert result["overall"] >= 0.6
     assert len(result["questions"]) == 12
+
+
+def test_reading_answer_types_only_near_the_top_answers_as_reading_them_all(news_answerer, monkeypatch):
+    """ranking.candidates reads a sentence's answer type only within _TYPED_REACH of the best
+    score (or near the best semantic score): every fixture question, and its answer-type and
+    "not stated" checks, get the same answer as when every sentence's type is read."""
+    from answer import ranking
+
+    asked = [json.loads(line)["q"] for line in (FIXTURE / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    asked += list(json.loads((FIXTURE / "abstain_checks.json").read_text(encoding="utf-8")))  # "not stated" ones
+
+    def answers():
+        out = []
+        for q in asked:
+            a = news_answerer.ask(q, use_llm=False)
+            out.append((a.answer, a.abstained, a.reason, [(c.article_id, c.start, c.end) for c in a.citations]))
+        return out
+
+    near_top = answers()
+    monkeypatch.setattr(ranking, "_TYPED_REACH", float("inf"))
+    assert answers() == near_top
+    assert any(reason == "not_stated" for _, _, reason, _ in near_top), "the abstention path is compared too"
