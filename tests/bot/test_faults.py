@@ -196,12 +196,14 @@ def test_the_chroma_server_stopped_and_restarted_mid_conversation(standin, chrom
         server.proc.kill()
         server.proc.wait()
         reliability.count(SUITE, faults=1)
-        # at once (from the generation it holds), then, as a second later, reading the published
-        # pointer again (as a follow-up in the thread and by /ask): a short reply each
+        # at once, from the generation it holds: this small index is all in memory (a segment of
+        # under 5,000 rows is searched with NumPy, the background set too, and the sentence
+        # vectors come from the table saved beside it), so the question is still answered
+        _, held = ask(standin, author=standin.bob)
+        assert MEETING in text_of(held.json)
+        # then, as a second later, reading the published pointer again (as a follow-up in the
+        # thread and by /ask): a short reply each
         replies = []
-        q = standin.user_message(QUESTION, author=standin.bob)
-        replies.append(standin.wait_for(lambda r: r.matches("POST", rf"/channels/{q['id']}/messages"), timeout=60,
-                                        what="the reply while the server is down").json["content"])
         runner.answerer.library.check_every = 0  # what a second later does (the check is once a second)
         before = time.monotonic()
         standin.user_message("and where will it be held?", channel_id=thread, mention_bot=False)
