@@ -46,7 +46,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="ask on a copy of the index with this many separate one-article adds")
     parser.add_argument("--hash", action="store_true",
                         help="the hash-test embedder instead of the model (an index of its own)")
+    parser.add_argument("--first-round-features", action="store_true",
+                        help="answer as on 2026-11-28: 3 passages instead of answering.POOL, no check for "
+                             "sources that disagree (what the news work added costs, measured on this code)")
     args = parser.parse_args(argv)
+    if args.first_round_features:
+        import answer.answering
+        import answer.disagreements
+
+        answer.answering.POOL = 3
+        answer.disagreements.add_disagreements = lambda answer, passages, view, lang="en": set()
 
     from cita.app import make_answerer, make_embedder
 
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         "rss_mb": rss_mb(),
         "answer_p95_ratio": percentile(wall["cita"], 95) / percentile(wall["base"], 95),
     }
-    name = "answer_latency" + ("-hash" if args.hash else "") + (f"-adds{args.adds}" if args.adds else "")
+    name = "answer_latency" + ("-hash" if args.hash else "") + (f"-adds{args.adds}" if args.adds else "") + (
+        "-first-round-features" if args.first_round_features else "")
     report(name if args.articles == BIG_ARTICLES else name + "-smoke", figures, notes=[
         f"index: {index['articles']} synthetic articles recombined from XQuAD sentences (bench/corpus.py), "
         f"{index['chunks']} chunks, {index['sentences']} sentence rows; the index needed "
