@@ -60,7 +60,7 @@ class Candidate:
     key: tuple[int, int]  # the sentence's span in the index (its vector)
     text: str
     base: float  # score without the answer-type bonus
-    typed: bool
+    typed: bool  # holds the asked-for type (read only near the top: see candidates; False below)
     semantic: float = 0.0  # the part of `base` from the vectors alone (no word matching, no outlet)
 
     @property

@@ -11,7 +11,8 @@ The build also saves the vectors of each row's sentences beside it (`sentence_ve
 i's in `sentence_offsets[i]:sentence_offsets[i + 1]`), which readers read from disk: a question
 reads the vectors of every sentence of the 20 passages it ranks, and a Chroma `get` of those
 ~120 rows cost 5 ms (about 50 us a row), an eighth of an answer. A table without them (one a
-reader rebuilt, a Chroma server's segment) reads them from Chroma as before.
+reader rebuilt from Chroma: an older index, or a Chroma server's read on another machine) reads
+them from Chroma as before.
 """
 
 from __future__ import annotations
